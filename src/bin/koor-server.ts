@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { runServer } from '../server/run.js';
+
+await runServer(process.argv.slice(2));

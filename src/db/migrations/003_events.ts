@@ -1,0 +1,15 @@
+import type { VersionedMigration } from '../migrate.js';
+import { addIdColumn } from '../columns.js';
+
+const migration: VersionedMigration = ({ engine }) => ({
+  async up(db) {
+    await addIdColumn(db.schema.createTable('events'), engine)
+      .addColumn('topic', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('events_created_at').on('events').column('created_at').execute();
+  },
+});
+export default migration;

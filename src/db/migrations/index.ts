@@ -1,0 +1,27 @@
+import type { VersionedMigration } from '../migrate.js';
+import state from './001_state.js';
+import specs from './002_specs.js';
+import events from './003_events.js';
+import webhooks from './004_webhooks.js';
+import instances from './005_instances.js';
+import rules from './006_rules.js';
+import compliance from './007_compliance.js';
+import templates from './008_templates.js';
+import audit from './009_audit.js';
+import metrics from './010_metrics.js';
+import llm from './011_llm.js';
+
+/** Every migration, applied in name order. Never rename or edit one that has shipped: add a new one. */
+export const MIGRATIONS: Record<string, VersionedMigration> = {
+  '001_state': state,
+  '002_specs': specs,
+  '003_events': events,
+  '004_webhooks': webhooks,
+  '005_instances': instances,
+  '006_rules': rules,
+  '007_compliance': compliance,
+  '008_templates': templates,
+  '009_audit': audit,
+  '010_metrics': metrics,
+  '011_llm': llm,
+};

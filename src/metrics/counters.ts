@@ -1,0 +1,40 @@
+/** Which plane a call came through; the token tax compares the two. */
+export type CallPlane = 'rest' | 'mcp';
+
+/**
+ * In-memory call and per-agent counters. Counting never touches the database on the request
+ * path; the metrics domain flushes agent counters to hourly buckets on an interval.
+ */
+export class CallCounters {
+  rest = 0;
+  mcp = 0;
+  /** instance id → period (`YYYY-MM-DDTHH`) → metric name → value, not yet flushed. */
+  pending = new Map<string, Map<string, Map<string, number>>>();
+
+  countCall(plane: CallPlane, instanceId?: string): void {
+    if (plane === 'rest') this.rest++;
+    else this.mcp++;
+    if (instanceId) this.addAgentMetric(instanceId, plane === 'rest' ? 'rest_calls' : 'mcp_calls');
+  }
+
+  addAgentMetric(instanceId: string, name: string, by = 1, at = new Date()): void {
+    const period = at.toISOString().slice(0, 13);
+    let periods = this.pending.get(instanceId);
+    if (!periods) this.pending.set(instanceId, (periods = new Map()));
+    let metrics = periods.get(period);
+    if (!metrics) periods.set(period, (metrics = new Map()));
+    metrics.set(name, (metrics.get(name) ?? 0) + by);
+  }
+
+  /** Hands over everything counted since the last drain and starts afresh. */
+  drainAgentMetrics(): Map<string, Map<string, Map<string, number>>> {
+    const drained = this.pending;
+    this.pending = new Map();
+    return drained;
+  }
+
+  resetTokenTax(): void {
+    this.rest = 0;
+    this.mcp = 0;
+  }
+}

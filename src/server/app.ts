@@ -1,0 +1,116 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import { DEFAULT_CONFIG, type Config } from './config.js';
+import { openDatabase, type Db } from '../db/engine.js';
+import { EventHub } from '../events/hub.js';
+import { JobSet } from './jobs.js';
+import { CallCounters } from '../metrics/counters.js';
+import type { Actor, AppContext } from './context.js';
+import { installErrorHandling } from './error-handler.js';
+import authPlugin from './auth.js';
+import auditHooks from '../audit/hooks.js';
+import metricsHooks from '../metrics/hooks.js';
+import healthRoutes from './health.js';
+import { KOOR_VERSION } from './version.js';
+import stateRoutes from '../state/routes.js';
+import specsRoutes from '../specs/routes.js';
+import eventsRoutes from '../events/routes.js';
+import webhooksRoutes from '../webhooks/routes.js';
+import instancesRoutes from '../instances/routes.js';
+import livenessRoutes from '../liveness/routes.js';
+import rulesRoutes from '../rules/routes.js';
+import contractsRoutes from '../contracts/routes.js';
+import complianceRoutes from '../compliance/routes.js';
+import templatesRoutes from '../templates/routes.js';
+import auditRoutes from '../audit/routes.js';
+import metricsRoutes from '../metrics/routes.js';
+import llmRoutes from '../llm/routes.js';
+import mcpRoutes from '../mcp/routes.js';
+import backupRoutes from '../backup/routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    koor: AppContext;
+  }
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+export const BODY_LIMIT = 10 * 1024 * 1024;
+
+export interface BuildOptions {
+  /** Use this database instead of opening the configured one (the app will not close it). */
+  db?: Db;
+  /** PostgreSQL schema to isolate this app in (tests). */
+  pgSchema?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * Builds a ready-to-use Koor app: database open and migrated, every domain's routes
+ * registered, background jobs started on ready and stopped on close. Tests drive the result
+ * with `app.inject()`; the server bin calls `listen()` on it.
+ */
+export async function buildApp(partial: Partial<Config> = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const config: Config = { ...DEFAULT_CONFIG, ...partial };
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["x-koor-instance-token"]'],
+    },
+    bodyLimit: BODY_LIMIT,
+    disableRequestLogging: true,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+
+  const db = options.db ?? (await openDatabase({ database: config.database, dataDir: config.dataDir, pgSchema: options.pgSchema }));
+  const ctx: AppContext = {
+    config,
+    db,
+    log: app.log,
+    hub: new EventHub(),
+    jobs: new JobSet(),
+    counters: new CallCounters(),
+    stats: { eventsPublished: 0, webSocketSubscribers: 0, webhookDeliveries: 0, webhookFailures: 0 },
+    version: KOOR_VERSION,
+    startedAt: Date.now(),
+    baseUrl: `http://${config.bind}`,
+  };
+  app.decorate('koor', ctx);
+
+  installErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Koor API', version: KOOR_VERSION, description: 'Coordination server for AI coding agents.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(authPlugin);
+  await app.register(auditHooks);
+  await app.register(metricsHooks);
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes);
+  for (const routes of [
+    stateRoutes, specsRoutes, eventsRoutes, webhooksRoutes, instancesRoutes, livenessRoutes,
+    rulesRoutes, contractsRoutes, complianceRoutes, templatesRoutes, auditRoutes, metricsRoutes,
+    llmRoutes, mcpRoutes, backupRoutes,
+  ]) {
+    await app.register(routes);
+  }
+
+  app.addHook('onReady', async () => ctx.jobs.startAll());
+  // Close order: stop jobs first (they may still write), then the database.
+  app.addHook('onClose', async () => {
+    await ctx.jobs.stopAll();
+    if (!options.db) await db.close();
+  });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,155 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseDuration } from './duration.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  bind: string;
+  dashboardBind: string;
+  dataDir: string;
+  /** `postgres://…` to run on PostgreSQL; empty = embedded SQLite at {dataDir}/data.db. */
+  database: string;
+  authToken: string;
+  logLevel: LogLevel;
+  livenessIntervalMs: number;
+  staleAfterMs: number;
+  pruneIntervalMs: number;
+  eventHistory: number;
+  complianceIntervalMs: number;
+  metricsFlushIntervalMs: number;
+  webhookTimeoutMs: number;
+}
+
+export const DEFAULT_CONFIG: Config = {
+  bind: 'localhost:9800',
+  dashboardBind: 'localhost:9847',
+  dataDir: '.',
+  database: '',
+  authToken: '',
+  logLevel: 'info',
+  livenessIntervalMs: 60_000,
+  staleAfterMs: 5 * 60_000,
+  pruneIntervalMs: 60_000,
+  eventHistory: 1000,
+  complianceIntervalMs: 5 * 60_000,
+  metricsFlushIntervalMs: 5_000,
+  webhookTimeoutMs: 10_000,
+};
+
+/** A setting that cannot be used. The message names the setting and the bad value. */
+export class ConfigError extends Error {}
+
+type Kind = 'string' | 'bind' | 'optionalBind' | 'logLevel' | 'duration' | 'count';
+
+interface SettingSpec {
+  key: keyof Config;
+  flag: string;
+  env?: string;
+  file: string;
+  kind: Kind;
+}
+
+// One row per setting: where it can come from and how it is checked.
+const SETTINGS: SettingSpec[] = [
+  { key: 'bind', flag: 'bind', env: 'KOOR_BIND', file: 'bind', kind: 'bind' },
+  { key: 'dashboardBind', flag: 'dashboard-bind', env: 'KOOR_DASHBOARD_BIND', file: 'dashboard_bind', kind: 'optionalBind' },
+  { key: 'dataDir', flag: 'data-dir', env: 'KOOR_DATA_DIR', file: 'data_dir', kind: 'string' },
+  { key: 'database', flag: 'database', env: 'KOOR_DATABASE', file: 'database', kind: 'string' },
+  { key: 'authToken', flag: 'auth-token', env: 'KOOR_AUTH_TOKEN', file: 'auth_token', kind: 'string' },
+  { key: 'logLevel', flag: 'log-level', env: 'KOOR_LOG_LEVEL', file: 'log_level', kind: 'logLevel' },
+  { key: 'livenessIntervalMs', flag: 'liveness-interval', env: 'KOOR_LIVENESS_INTERVAL', file: 'liveness_interval', kind: 'duration' },
+  { key: 'staleAfterMs', flag: 'stale-after', env: 'KOOR_STALE_AFTER', file: 'stale_after', kind: 'duration' },
+  { key: 'pruneIntervalMs', flag: 'prune-interval', env: 'KOOR_PRUNE_INTERVAL', file: 'prune_interval', kind: 'duration' },
+  { key: 'eventHistory', flag: 'event-history', env: 'KOOR_EVENT_HISTORY', file: 'event_history', kind: 'count' },
+  { key: 'complianceIntervalMs', flag: 'compliance-interval', env: 'KOOR_COMPLIANCE_INTERVAL', file: 'compliance_interval', kind: 'duration' },
+  { key: 'metricsFlushIntervalMs', flag: 'metrics-flush-interval', env: 'KOOR_METRICS_FLUSH_INTERVAL', file: 'metrics_flush_interval', kind: 'duration' },
+];
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
+
+export function parseBind(value: string, name: string): { host: string; port: number } {
+  const match = value.match(/^(.*):(\d+)$/);
+  if (!match) throw new ConfigError(`invalid ${name} "${value}": expected host:port`);
+  const port = Number(match[2]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`invalid ${name} "${value}": port must be between 0 and 65535`);
+  }
+  const host = match[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
+  return { host, port };
+}
+
+function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof Config] {
+  const name = origin;
+  const text = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string') throw new ConfigError(`invalid ${name}: expected a string`);
+  switch (spec.kind) {
+    case 'string':
+      return text;
+    case 'bind':
+      parseBind(text, name);
+      return text;
+    case 'optionalBind':
+      if (text !== '') parseBind(text, name);
+      return text;
+    case 'logLevel':
+      if (!LOG_LEVELS.includes(text)) {
+        throw new ConfigError(`invalid ${name} "${text}": expected one of ${LOG_LEVELS.join(', ')}`);
+      }
+      return text as LogLevel;
+    case 'duration': {
+      const ms = parseDuration(text);
+      if (ms === null || ms <= 0) throw new ConfigError(`invalid ${name} "${text}": expected a duration like 500ms, 90s or 5m`);
+      return ms;
+    }
+    case 'count': {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 1) throw new ConfigError(`invalid ${name} "${text}": expected a positive whole number`);
+      return n;
+    }
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`cannot parse config file ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Resolves the server configuration, highest first: flags, environment, config file, defaults.
+ * Throws ConfigError naming the first bad setting.
+ */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const options: Record<string, { type: 'string' }> = { config: { type: 'string' } };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError((err as Error).message.split('\n')[0]!);
+  }
+
+  const configPath = values.config ?? (existsSync('settings.json') ? 'settings.json' : undefined);
+  const file = configPath ? readConfigFile(configPath) : {};
+
+  const config: Config = { ...DEFAULT_CONFIG };
+  for (const spec of SETTINGS) {
+    let resolved: Config[keyof Config] | undefined;
+    if (values[spec.flag] !== undefined) resolved = convert(spec, values[spec.flag], `--${spec.flag}`);
+    else if (spec.env && env[spec.env] !== undefined) resolved = convert(spec, env[spec.env], spec.env);
+    else if (file[spec.file] !== undefined) resolved = convert(spec, file[spec.file], `${spec.file} in ${configPath}`);
+    if (resolved !== undefined) (config as unknown as Record<string, unknown>)[spec.key] = resolved;
+  }
+  return config;
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, loadConfig, parseBind, type Config } from './config.js';
+import { buildApp } from './app.js';
+import { startDashboard } from '../dashboard/server.js';
+
+/**
+ * Starts the API (and the dashboard when enabled) from command-line flags and environment,
+ * and shuts both down gracefully on SIGINT/SIGTERM. Exits non-zero with one line on bad config.
+ */
+export async function runServer(argv: string[]): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`koor-server: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(config);
+  } catch (err) {
+    process.stderr.write(`koor-server: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+
+  const { host, port } = parseBind(config.bind, '--bind');
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    process.stderr.write(`koor-server: cannot listen on ${config.bind}: ${(err as Error).message}\n`);
+    await app.close();
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  app.koor.baseUrl = `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actualPort}`;
+  app.log.info({ url: app.koor.baseUrl, engine: app.koor.db.engine }, 'koor API listening');
+
+  const dashboard = config.dashboardBind ? await startDashboard(app, config.dashboardBind) : undefined;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    // In-flight requests get up to 5 s; after that the process leaves anyway.
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    try {
+      await dashboard?.close();
+      await app.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}

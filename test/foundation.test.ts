@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestApp, testEngines } from './support/app.js';
+
+for (const engine of testEngines()) {
+  test(`health, errors and OpenAPI on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({}, engine);
+    t.after(close);
+
+    const health = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(health.statusCode, 200);
+    assert.equal(health.json().status, 'ok');
+    assert.match(health.json().uptime, /^\d+s$/);
+
+    const missing = await app.inject({ method: 'GET', url: '/api/nope' });
+    assert.equal(missing.statusCode, 404);
+    assert.deepEqual(missing.json(), { error: 'no route for GET /api/nope', code: 404 });
+
+    const openapi = await app.inject({ method: 'GET', url: '/api/openapi.json' });
+    assert.equal(openapi.statusCode, 200);
+    assert.equal(openapi.json().openapi, '3.0.3');
+    assert.ok(openapi.json().paths['/health']);
+  });
+}
+
+test('with an auth token, requests need the bearer and /health stays open', async (t) => {
+  const { app, close } = await startTestApp({ authToken: 's3cret' });
+  t.after(close);
+  const open = await app.inject({ method: 'GET', url: '/health' });
+  assert.equal(open.statusCode, 200);
+  const denied = await app.inject({ method: 'GET', url: '/api/openapi.json' });
+  assert.equal(denied.statusCode, 401);
+  assert.deepEqual(denied.json(), { error: 'invalid or missing bearer token', code: 401 });
+  const wrong = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer nope' } });
+  assert.equal(wrong.statusCode, 401);
+  const allowed = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer s3cret' } });
+  assert.equal(allowed.statusCode, 200);
+});
