@@ -36,3 +36,25 @@ test('with an auth token, requests need the bearer and /health stays open', asyn
   const allowed = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer s3cret' } });
   assert.equal(allowed.statusCode, 200);
 });
+
+test('router-level errors keep the {error, code} shape', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const badEscape = await app.inject({ method: 'GET', url: '/api/specs/%ZZ' });
+  assert.equal(badEscape.statusCode, 400);
+  assert.deepEqual(badEscape.json(), { error: 'malformed URL: invalid percent-encoding in the path', code: 400 });
+  const longSegment = await app.inject({ method: 'GET', url: `/api/specs/${'p'.repeat(500)}` });
+  assert.equal(longSegment.json().code, longSegment.statusCode);
+  assert.equal(typeof longSegment.json().error, 'string');
+});
+
+test('malformed JSON and oversized bodies are clear 4xx answers', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const malformed = await app.inject({ method: 'POST', url: '/api/events/publish', headers: { 'content-type': 'application/json' }, payload: '{"topic":' });
+  assert.equal(malformed.statusCode, 400);
+  assert.match(malformed.json().error, /^malformed JSON body/);
+  const huge = await app.inject({ method: 'POST', url: '/api/events/publish', headers: { 'content-type': 'application/json' }, payload: `{"topic":"a","data":"${'x'.repeat(10 * 1024 * 1024)}"}` });
+  assert.equal(huge.statusCode, 413);
+  assert.deepEqual(huge.json(), { error: 'request body exceeds the 10 MB limit', code: 413 });
+});

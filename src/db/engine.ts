@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 
@@ -18,6 +18,8 @@ export interface Db {
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** SQLite's native handle, for checks such as `PRAGMA integrity_check`; undefined on PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
+  /** PostgreSQL only: the schema this database lives in, when not the default. */
+  pgSchema?: string;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,31 @@ export interface OpenOptions {
 // far below 2^53, and returning numbers keeps both engines' rows identical.
 pg.types.setTypeParser(20, (value) => Number(value));
 
+/** Most distinct SQL texts whose prepared statements are kept. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every statement anew on each execution; preparing costs about as much as
+ * running a small insert. The app issues a few hundred distinct SQL texts at most (values are
+ * always parameters), so keeping their prepared statements makes every repeat query cheaper.
+ * Reuse is safe: better-sqlite3 runs a statement to completion synchronously.
+ */
+function withStatementCache(native: SqliteDatabase.Database): SqliteDialectDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => native.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = native.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 function openSqlite(file: string): Db {
   const native = new SqliteDatabase(file);
   native.pragma('journal_mode = WAL');
@@ -40,7 +67,7 @@ function openSqlite(file: string): Db {
   native.pragma('synchronous = NORMAL');
   native.pragma('busy_timeout = 5000');
   native.pragma('foreign_keys = ON');
-  const query = new Kysely<Database>({ dialect: new SqliteDialect({ database: native }) });
+  const query = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
   return {
     engine: 'sqlite',
     query,
@@ -53,17 +80,14 @@ function openSqlite(file: string): Db {
 }
 
 function openPostgres(url: string, schema?: string): Db {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  if (schema) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}"`);
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${schema}`).catch(() => undefined);
-    });
-  }
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}"`);
+  // The search path is set at connection start-up, so no query can run before it applies.
+  const pool = new pg.Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   const query = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: 'postgres',
     query,
+    pgSchema: schema,
     transaction: (work) => query.transaction().execute(work),
     close: async () => {
       await query.destroy();

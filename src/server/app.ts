@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { DEFAULT_CONFIG, type Config } from './config.js';
 import { openDatabase, type Db } from '../db/engine.js';
@@ -39,6 +39,12 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 10 * 1024 * 1024;
 
+function frameworkErrorMessage(err: { code?: string; message: string }): string {
+  if (err.code === 'FST_ERR_BAD_URL') return 'malformed URL: invalid percent-encoding in the path';
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'a path segment is too long';
+  return err.message;
+}
+
 export interface BuildOptions {
   /** Use this database instead of opening the configured one (the app will not close it). */
   db?: Db;
@@ -60,9 +66,16 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
       redact: ['req.headers.authorization', 'req.headers["x-koor-instance-token"]'],
     },
     bodyLimit: BODY_LIMIT,
-    disableRequestLogging: true,
+    // Per-request log lines cost more than the requests themselves; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Errors the router raises before any route runs (a malformed %-escape, an over-long
+    // path segment) get the same {error, code} shape as everything else.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode ?? 400;
+      void (reply as FastifyReply).code(status).send({ error: frameworkErrorMessage(err), code: status });
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -6,6 +7,11 @@ import { fileURLToPath } from 'node:url';
  */
 export function binCommand(name: 'koor-server' | 'koor-cli' | 'koor-wizard'): { command: string; args: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
-  const file = fileURLToPath(new URL(`../../src/bin/${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-  return { command: process.execPath, args: fromSource ? ['--import', 'tsx', file] : [file] };
+  let file = fileURLToPath(new URL(`../../src/bin/${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  // koor-cli ships as one bundled CommonJS file (scripts/bundle-cli.mjs): test that when built.
+  const bundle = file.replace(/\.js$/, '.cjs');
+  if (!fromSource && name === 'koor-cli' && existsSync(bundle)) file = bundle;
+  // tsx by its resolved URL: a bare `--import tsx` is looked up from the child's cwd, which
+  // fails when a test runs a bin in a temp folder.
+  return { command: process.execPath, args: fromSource ? ['--import', import.meta.resolve('tsx'), file] : [file] };
 }

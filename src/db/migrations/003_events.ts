@@ -10,6 +10,8 @@ const migration: VersionedMigration = ({ engine }) => ({
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
     await db.schema.createIndex('events_created_at').on('events').column('created_at').execute();
+    // History and replays filtered to one exact topic.
+    await db.schema.createIndex('events_topic').on('events').column('topic').execute();
   },
 });
 export default migration;

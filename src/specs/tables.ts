@@ -1,0 +1,9 @@
+import type { VersionedKeyRow, VersionedValueRow } from '../state/tables.js';
+
+// The spec registry is a versioned key space like the state store; its key is `project/name`.
+declare module '../db/schema.js' {
+  interface Database {
+    spec_keys: VersionedKeyRow;
+    spec_versions: VersionedValueRow;
+  }
+}

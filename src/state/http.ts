@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { etagMatches } from './preconditions.js';
+
+/**
+ * Makes an encapsulated plugin take every request body as raw bytes, whatever its content
+ * type (application/json included): stored values are opaque and must be kept byte for byte.
+ */
+export function acceptRawBodies(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+}
+
+/** The raw request body, or an empty buffer when there was none. */
+export function rawBody(request: FastifyRequest): Buffer {
+  return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+}
+
+/** The content type a write stores: the request's, or application/json when it sent none. */
+export function bodyContentType(request: FastifyRequest, fallback: string): string {
+  const header = request.headers['content-type'];
+  return typeof header === 'string' && header.trim() !== '' ? header.trim() : fallback;
+}
+
+export interface RawValue {
+  data: Buffer;
+  contentType: string;
+  etag: string;
+  version: string;
+}
+
+/** Sends a stored value byte for byte with its ETag and version, or 304 when the client has it. */
+export function sendRawValue(request: FastifyRequest, reply: FastifyReply, value: RawValue): FastifyReply {
+  reply.header('etag', value.etag).header('x-koor-version', value.version);
+  if (etagMatches(request.headers['if-none-match'], value.etag)) return reply.code(304).send();
+  return reply.header('content-type', value.contentType).send(value.data);
+}
+
+/** Sends an already-built JSON document (for answers whose shape depends on the query). */
+export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** Header schema shared by conditional writes, for validation and the OpenAPI document. */
+export const conditionalHeaders = {
+  type: 'object',
+  properties: {
+    'if-match': { type: 'string', description: 'Write only if the current ETag ("<sha256>") or version (a number) matches; * = must exist' },
+    'if-none-match': { type: 'string', description: '* = create only (fail with 412 if the key exists)' },
+  },
+} as const;
+
+export const rawValueResponse = {
+  description: 'The raw stored bytes, with headers Content-Type, ETag and X-Koor-Version',
+  content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+} as const;

@@ -1,0 +1,133 @@
+import type { Actor, AppContext } from '../server/context.js';
+import { badRequest, notFound } from '../server/errors.js';
+import { publishEvent } from '../events/publish.js';
+import { diffJson, type JsonDifference } from './json-diff.js';
+import { NO_PRECONDITION, type Precondition } from './preconditions.js';
+import { versionedStore, type KeySummary, type StoredValue, type VersionSummary, type WriteResult } from './versioned-store.js';
+
+export type { KeySummary, StoredValue, VersionSummary, WriteResult } from './versioned-store.js';
+export type { Precondition } from './preconditions.js';
+
+export const MAX_KEY_LENGTH = 1024;
+export const DEFAULT_CONTENT_TYPE = 'application/json';
+export const DEFAULT_HISTORY_LIMIT = 50;
+
+const store = (ctx: AppContext) => versionedStore(ctx.db, 'state', 'state key');
+
+/** Rejects keys the store does not accept: empty, longer than 1024 characters, or with NUL. */
+export function checkStateKey(key: string): void {
+  if (key === '') throw badRequest('state key must not be empty');
+  if (key.length > MAX_KEY_LENGTH) throw badRequest(`state key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH}`);
+  // PostgreSQL text cannot hold NUL; refusing it on both engines keeps them alike.
+  if (key.includes('\0')) throw badRequest('state key must not contain the NUL character (%00)');
+}
+
+/** Publishes an event for a committed change; a failure to publish must not fail the change. */
+async function announce(ctx: AppContext, topic: string, data: unknown, actor: Actor): Promise<void> {
+  try {
+    await publishEvent(ctx, { topic, data, source: actor.id });
+  } catch (err) {
+    ctx.log.error({ err, topic }, 'could not publish event for a committed change');
+  }
+}
+
+/** The key's current value, or null when it does not exist. */
+export async function getState(ctx: AppContext, key: string): Promise<StoredValue | null> {
+  checkStateKey(key);
+  return store(ctx).current(key);
+}
+
+/** Existing keys, sorted, optionally only those starting with `prefix`. */
+export async function listState(ctx: AppContext, prefix = ''): Promise<KeySummary[]> {
+  if (prefix.includes('\0')) return []; // no key contains NUL (and PostgreSQL could not compare it)
+  return store(ctx).list(prefix);
+}
+
+/** How many keys exist. */
+export async function countState(ctx: AppContext): Promise<number> {
+  return store(ctx).count();
+}
+
+export interface StateWrite {
+  key: string;
+  data: Buffer;
+  /** Defaults to application/json. */
+  contentType?: string;
+}
+
+/** Stores a new version of a key (if the precondition holds) and announces `state.changed`. */
+export async function putState(ctx: AppContext, input: StateWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<WriteResult> {
+  checkStateKey(input.key);
+  if (input.data.length === 0) throw badRequest(`empty body: a value for state key "${input.key}" needs at least one byte`);
+  const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
+  const result = await store(ctx).write({
+    key: input.key,
+    data: input.data,
+    contentType,
+    actor,
+    precondition,
+    audit: { action: 'state.put', resource: input.key, detail: `${input.data.length} bytes ${contentType}` },
+  });
+  await announce(ctx, 'state.changed', { key: result.key, version: result.version }, actor);
+  return result;
+}
+
+/** Deletes a key (its history stays readable) and announces `state.deleted`. */
+export async function deleteState(ctx: AppContext, key: string, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<{ deleted: string; version: number }> {
+  checkStateKey(key);
+  const removed = await store(ctx).remove({ key, actor, precondition, audit: { action: 'state.delete', resource: key } });
+  await announce(ctx, 'state.deleted', { key, version: removed.version }, actor);
+  return { deleted: key, version: removed.version };
+}
+
+/** Stores an old version's value as a new version (also bringing back a deleted key). */
+export async function rollbackState(
+  ctx: AppContext,
+  key: string,
+  version: number,
+  actor: Actor,
+  precondition: Precondition = NO_PRECONDITION,
+): Promise<WriteResult & { rolled_back: number }> {
+  const old = await stateAtVersion(ctx, key, version);
+  const result = await store(ctx).write({
+    key,
+    data: old.data,
+    contentType: old.content_type,
+    actor,
+    precondition,
+    audit: { action: 'state.rollback', resource: key, detail: `restored version ${version}` },
+  });
+  await announce(ctx, 'state.changed', { key, version: result.version }, actor);
+  return { ...result, rolled_back: version };
+}
+
+/** One version of a key; 404 when the key or that version is unknown. */
+export async function stateAtVersion(ctx: AppContext, key: string, version: number): Promise<StoredValue> {
+  checkStateKey(key);
+  const found = await store(ctx).atVersion(key, version);
+  if (found) return found;
+  if (!(await store(ctx).known(key))) throw notFound('state key', key);
+  throw notFound(`version ${version} of state key`, key);
+}
+
+/** The key's versions, newest first (also for a deleted key); 404 when it was never written. */
+export async function stateHistory(ctx: AppContext, key: string, limit = DEFAULT_HISTORY_LIMIT): Promise<{ key: string; versions: VersionSummary[] }> {
+  checkStateKey(key);
+  const versions = await store(ctx).history(key, limit);
+  if (versions.length === 0) throw notFound('state key', key);
+  return { key, versions };
+}
+
+function parseJsonVersion(value: StoredValue): unknown {
+  try {
+    return JSON.parse(value.data.toString('utf8'));
+  } catch {
+    throw badRequest(`version ${value.version} of state key "${value.key}" is not JSON (${value.content_type})`);
+  }
+}
+
+/** The JSON differences from version `a` to version `b`; 400 when either is not JSON. */
+export async function diffState(ctx: AppContext, key: string, a: number, b: number): Promise<{ key: string; v1: number; v2: number; diffs: JsonDifference[] }> {
+  const [before, after] = [await stateAtVersion(ctx, key, a), await stateAtVersion(ctx, key, b)];
+  return { key, v1: a, v2: b, diffs: diffJson(parseJsonVersion(before), parseJsonVersion(after)) };
+}

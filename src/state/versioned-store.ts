@@ -1,0 +1,467 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type SqliteDatabase from 'better-sqlite3';
+import type { Db, Executor } from '../db/engine.js';
+import type { Actor } from '../server/context.js';
+import { appendAudit } from '../audit/append.js';
+import { HttpError, notFound, preconditionFailed } from '../server/errors.js';
+import { ValueCache, type CachedValue } from './cache.js';
+import { etagOf, type Precondition } from './preconditions.js';
+import './tables.js';
+import '../specs/tables.js';
+
+/** The value of one version of a key. */
+export interface StoredValue {
+  key: string;
+  version: number;
+  data: Buffer;
+  hash: string;
+  content_type: string;
+  updated_at: string;
+  /** `"<hash>"`, ready for the ETag header. */
+  etag: string;
+}
+
+export interface KeySummary {
+  key: string;
+  version: number;
+  content_type: string;
+  updated_at: string;
+}
+
+export interface VersionSummary {
+  version: number;
+  hash: string;
+  content_type: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface WriteResult {
+  key: string;
+  version: number;
+  hash: string;
+  content_type: string;
+  updated_at: string;
+}
+
+export interface AuditNote {
+  action: string;
+  resource: string;
+  detail?: string;
+}
+
+export interface WriteInput {
+  key: string;
+  data: Buffer;
+  contentType: string;
+  actor: Actor;
+  precondition: Precondition;
+  audit: AuditNote;
+}
+
+export interface RemoveInput {
+  key: string;
+  actor: Actor;
+  precondition: Precondition;
+  audit: AuditNote;
+}
+
+export type Space = 'state' | 'spec';
+
+interface QueuedWrite {
+  input: WriteInput;
+  resolve(result: WriteResult): void;
+  reject(error: unknown): void;
+}
+
+/** At most this many writes share one SQLite transaction, so a long queue still commits often. */
+const MAX_BATCH = 64;
+
+/** Bytes of current values kept in memory per key space (SQLite only). */
+const CACHE_BYTES = 64 * 1024 * 1024;
+
+export const sha256Hex = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+// Kysely types the two spaces' tables identically; queries are typed against the state tables
+// and run against whichever space this store serves.
+type KeysTable = 'state_keys';
+type ValuesTable = 'state_versions';
+
+/**
+ * A versioned key space: every write is a new version of its key, versions of a key only ever
+ * rise (the `*_keys` row keeps the highest one given, also across delete), every version stays
+ * readable, and writes can be made conditional on the current version or content hash.
+ *
+ * Atomicity of conditional writes comes from the database, not from this process: the write
+ * bumps the key's row with one statement whose WHERE clause is the precondition, so on
+ * PostgreSQL concurrent writers serialize on that row lock and re-check the condition, and on
+ * SQLite the single connection runs one transaction at a time (and writes are applied one
+ * after another inside it, see `enqueue`).
+ */
+export class VersionedStore {
+  private readonly keys: KeysTable;
+  private readonly values: ValuesTable;
+  /** Current values; only where this process owns the database file (SQLite). */
+  private readonly cache: ValueCache | undefined;
+  /** SQLite only: the write statements, prepared once (see NativeWrites). */
+  private readonly native: NativeWrites | undefined;
+  /** SQLite only: writes waiting for the next group commit. */
+  private readonly queue: QueuedWrite[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly db: Db,
+    readonly space: Space,
+    /** What messages call one key, e.g. `state key`. */
+    private readonly noun: string,
+  ) {
+    this.keys = `${space}_keys` as KeysTable;
+    this.values = `${space}_versions` as ValuesTable;
+    this.cache = db.engine === 'sqlite' ? new ValueCache(CACHE_BYTES) : undefined;
+    this.native = db.sqlite ? new NativeWrites(db.sqlite, space) : undefined;
+  }
+
+  /** The key's current value, or null when it does not exist (never written, or deleted). */
+  async current(key: string): Promise<StoredValue | null> {
+    const cached = this.cache?.get(key);
+    if (cached) return cached.data ? fromCache(key, cached) : null;
+    const row = await this.db.query
+      .selectFrom(`${this.keys} as k` as 'state_keys as k')
+      .innerJoin(`${this.values} as v` as 'state_versions as v', (join) =>
+        join.onRef('v.key', '=', 'k.key').onRef('v.version', '=', 'k.version'),
+      )
+      .select(['v.version', 'v.data', 'v.hash', 'v.content_type', 'v.updated_at'])
+      .where('k.key', '=', key)
+      .where('k.live', '=', 1)
+      .executeTakeFirst();
+    if (!row) return null;
+    const value = toStored(key, row);
+    this.cache?.offer(key, toCached(value));
+    return value;
+  }
+
+  forgetCache(): void {
+    this.cache?.clear();
+  }
+
+  /** One stored version of the key, deleted or not; null when it was never written. */
+  async atVersion(key: string, version: number): Promise<StoredValue | null> {
+    const row = await this.db.query
+      .selectFrom(this.values)
+      .select(['version', 'data', 'hash', 'content_type', 'updated_at'])
+      .where('key', '=', key)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row ? toStored(key, row) : null;
+  }
+
+  /** Whether the key was ever written (its history survives a delete). */
+  async known(key: string): Promise<boolean> {
+    const row = await this.db.query.selectFrom(this.keys).select('version').where('key', '=', key).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** The key's versions, newest first. */
+  async history(key: string, limit: number): Promise<VersionSummary[]> {
+    return this.db.query
+      .selectFrom(this.values)
+      .select(['version', 'hash', 'content_type', 'updated_at', 'updated_by'])
+      .where('key', '=', key)
+      .orderBy('version', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Existing keys starting with `prefix`, sorted by key. */
+  async list(prefix = ''): Promise<KeySummary[]> {
+    let query = this.db.query
+      .selectFrom(this.keys)
+      .select(['key', 'version', 'content_type', 'updated_at'])
+      .where('live', '=', 1);
+    // substr counts characters (code points) on both engines, and unlike LIKE or a key range
+    // it needs no escaping and does not depend on PostgreSQL's collation.
+    if (prefix !== '') query = query.where(sql<string>`substr(${sql.ref('key')}, 1, ${[...prefix].length})`, '=', prefix);
+    const rows = await query.execute();
+    return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** How many keys exist. */
+  async count(): Promise<number> {
+    const row = await this.db.query
+      .selectFrom(this.keys)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('live', '=', 1)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * Writes a new version if the precondition holds; throws 412 (with the current version and
+   * ETag) when it does not. The audit entry commits with the write, and the answer comes only
+   * after the commit.
+   */
+  async write(input: WriteInput): Promise<WriteResult> {
+    if (this.native) return new Promise((resolve, reject) => this.enqueue({ input, resolve, reject }));
+    const { key, data, contentType, actor, precondition } = input;
+    const hash = sha256Hex(data);
+    const updatedAt = new Date().toISOString();
+    const version = await this.db.transaction(async (trx) => {
+      const bumped = await this.bumpVersion(trx, key, precondition, { hash, content_type: contentType, updated_at: updatedAt });
+      if (bumped === undefined) throw await this.preconditionError(trx, key, precondition);
+      await trx
+        .insertInto(this.values)
+        .values({ key, version: bumped, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id })
+        .execute();
+      await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
+      return bumped;
+    });
+    return { key, version, hash, content_type: contentType, updated_at: updatedAt };
+  }
+
+  /**
+   * SQLite group commit: writes that arrive while a transaction is busy wait in a queue and
+   * are then applied one after another in ONE transaction, so a burst of concurrent writers
+   * pays for one commit instead of one each. Each write still sees the result of the writes
+   * before it (versions and preconditions are checked in order), and every writer is answered
+   * only after the transaction holding its write has committed. An unexpected failure rolls
+   * back the whole batch and every writer in it gets the error; none is acknowledged.
+   */
+  private enqueue(job: QueuedWrite): void {
+    this.queue.push(job);
+    if (this.flushing) return;
+    this.flushing = true;
+    // Let the writes that arrive in the same turn of the event loop join the first batch.
+    setImmediate(() => void this.flushQueue());
+  }
+
+  private async flushQueue(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      const outcomes: Array<WriteResult | HttpError> = [];
+      try {
+        await this.db.transaction(async (trx) => {
+          for (const { input } of batch) outcomes.push(await this.applyQueued(trx, input));
+        });
+      } catch (err) {
+        for (const job of batch) job.reject(err);
+        continue;
+      }
+      batch.forEach((job, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome instanceof HttpError) return job.reject(outcome);
+        const { key, version, hash, content_type, updated_at } = outcome;
+        this.cache?.offer(key, toCached({ key, version, data: job.input.data, hash, content_type, updated_at, etag: etagOf(hash) }));
+        job.resolve(outcome);
+      });
+    }
+    this.flushing = false;
+  }
+
+  /** One queued write inside the batch's transaction; a failed precondition is its 412, not the batch's. */
+  private async applyQueued(trx: Executor, input: WriteInput): Promise<WriteResult | HttpError> {
+    const { key, data, contentType, actor, precondition } = input;
+    const hash = sha256Hex(data);
+    const updatedAt = new Date().toISOString();
+    const version = this.native!.bumpVersion(key, precondition, { hash, content_type: contentType, updated_at: updatedAt });
+    if (version === undefined) return this.preconditionError(trx, key, precondition);
+    this.native!.insertVersion({ key, version, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id });
+    await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
+    return { key, version, hash, content_type: contentType, updated_at: updatedAt };
+  }
+
+  /**
+   * Marks the key deleted (its history stays; its version counter keeps rising on re-create).
+   * Returns the version that was current. 404 for a key that does not exist, 412 when a
+   * precondition was given and does not hold (including on a key that does not exist).
+   */
+  async remove(input: RemoveInput): Promise<{ key: string; version: number }> {
+    const { key, actor, precondition } = input;
+    const updatedAt = new Date().toISOString();
+    const version = await this.db.transaction(async (trx) => {
+      let update = trx.updateTable(this.keys).set({ live: 0, updated_at: updatedAt }).where('key', '=', key).where('live', '=', 1);
+      if (precondition.kind === 'version') update = update.where('version', '=', precondition.version);
+      if (precondition.kind === 'etag') update = update.where('hash', '=', precondition.hash);
+      if (precondition.kind === 'absent') throw new HttpError(400, 'If-None-Match is not supported on DELETE');
+      const row = await update.returning('version').executeTakeFirst();
+      if (!row) {
+        if (precondition.kind === 'any') throw notFound(this.noun, key);
+        throw await this.preconditionError(trx, key, precondition);
+      }
+      await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
+      return Number(row.version);
+    });
+    this.cache?.offer(key, { version, data: null, hash: '', contentType: '', updatedAt, etag: '' });
+    return { key, version };
+  }
+
+  /**
+   * PostgreSQL: gives the key its next version and the new current metadata, in one statement
+   * whose WHERE clause is the precondition. Returns the new version, or undefined when the precondition
+   * does not hold.
+   */
+  private async bumpVersion(
+    trx: Executor,
+    key: string,
+    precondition: Precondition,
+    current: { hash: string; content_type: string; updated_at: string },
+  ): Promise<number | undefined> {
+    const next = sql<number>`${sql.ref(`${this.keys}.version`)} + 1`;
+    if (precondition.kind === 'any' || precondition.kind === 'absent') {
+      const row = await trx
+        .insertInto(this.keys)
+        .values({ key, version: 1, live: 1, ...current })
+        .onConflict((conflict) => {
+          const update = conflict.column('key').doUpdateSet({ version: next, live: 1, ...current });
+          // Create-only: a deleted key may be re-created, an existing one may not be replaced.
+          return precondition.kind === 'absent' ? update.where(`${this.keys}.live`, '=', 0) : update;
+        })
+        .returning('version')
+        .executeTakeFirst();
+      return row ? Number(row.version) : undefined;
+    }
+    let update = trx
+      .updateTable(this.keys)
+      .set({ version: next, live: 1, ...current })
+      .where('key', '=', key)
+      .where('live', '=', 1);
+    if (precondition.kind === 'version') update = update.where('version', '=', precondition.version);
+    if (precondition.kind === 'etag') update = update.where('hash', '=', precondition.hash);
+    const row = await update.returning('version').executeTakeFirst();
+    return row ? Number(row.version) : undefined;
+  }
+
+  /** The 412 for a precondition that failed, carrying what is current now. */
+  private async preconditionError(trx: Executor, key: string, precondition: Precondition): Promise<HttpError> {
+    const row = await trx.selectFrom(this.keys).select(['version', 'live', 'hash']).where('key', '=', key).executeTakeFirst();
+    const exists = row !== undefined && row.live === 1;
+    const extra = { current_version: exists ? Number(row.version) : null, current_etag: exists ? etagOf(row.hash) : null };
+    const subject = `${this.noun} "${key}"`;
+    let message: string;
+    if (precondition.kind === 'absent') message = `If-None-Match * failed: ${subject} already exists at version ${extra.current_version}`;
+    else if (!exists) message = `If-Match failed: ${subject} does not exist`;
+    else if (precondition.kind === 'version') message = `If-Match ${precondition.version} failed: ${subject} is at version ${extra.current_version}`;
+    else if (precondition.kind === 'etag') message = `If-Match "${precondition.hash}" failed: ${subject} has ETag ${extra.current_etag}`;
+    else message = `precondition failed for ${subject}`;
+    return preconditionFailed(message, extra);
+  }
+}
+
+/**
+ * The two statements of every write, as prepared SQLite statements: the query builder compiles
+ * and prepares each statement on every call, which costs several times what SQLite itself
+ * spends on these small writes.
+ *
+ * They run only inside a transaction opened through the query builder (`db.transaction`):
+ * that transaction holds the one SQLite connection, so nothing else runs between these
+ * statements and the rest of the transaction (the audit entry), and they commit or roll back
+ * together. They must never run outside one.
+ */
+class NativeWrites {
+  private readonly upsert: SqliteDatabase.Statement;
+  private readonly createOnly: SqliteDatabase.Statement;
+  private readonly ifExists: SqliteDatabase.Statement;
+  private readonly ifVersion: SqliteDatabase.Statement;
+  private readonly ifHash: SqliteDatabase.Statement;
+  private readonly insert: SqliteDatabase.Statement;
+
+  constructor(private readonly native: SqliteDatabase.Database, space: Space) {
+    const keys = `${space}_keys`;
+    const upsert = `INSERT INTO ${keys} (key, version, live, hash, content_type, updated_at) VALUES (?, 1, 1, ?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET version = ${keys}.version + 1, live = 1,
+        hash = excluded.hash, content_type = excluded.content_type, updated_at = excluded.updated_at`;
+    this.upsert = native.prepare(`${upsert} RETURNING version`);
+    // Create-only: a deleted key may be re-created, an existing one may not be replaced.
+    this.createOnly = native.prepare(`${upsert} WHERE ${keys}.live = 0 RETURNING version`);
+    const update = `UPDATE ${keys} SET version = version + 1, live = 1, hash = ?, content_type = ?, updated_at = ? WHERE key = ? AND live = 1`;
+    this.ifExists = native.prepare(`${update} RETURNING version`);
+    this.ifVersion = native.prepare(`${update} AND version = ? RETURNING version`);
+    this.ifHash = native.prepare(`${update} AND hash = ? RETURNING version`);
+    this.insert = native.prepare(
+      `INSERT INTO ${space}_versions (key, version, data, hash, content_type, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  bumpVersion(key: string, precondition: Precondition, current: { hash: string; content_type: string; updated_at: string }): number | undefined {
+    if (!this.native.inTransaction) throw new Error('NativeWrites used outside a transaction');
+    const { hash, content_type, updated_at } = current;
+    let row: { version: number } | undefined;
+    switch (precondition.kind) {
+      case 'any':
+        row = this.upsert.get(key, hash, content_type, updated_at) as typeof row;
+        break;
+      case 'absent':
+        row = this.createOnly.get(key, hash, content_type, updated_at) as typeof row;
+        break;
+      case 'exists':
+        row = this.ifExists.get(hash, content_type, updated_at, key) as typeof row;
+        break;
+      case 'version':
+        row = this.ifVersion.get(hash, content_type, updated_at, key, precondition.version) as typeof row;
+        break;
+      case 'etag':
+        row = this.ifHash.get(hash, content_type, updated_at, key, precondition.hash) as typeof row;
+        break;
+    }
+    return row ? Number(row.version) : undefined;
+  }
+
+  insertVersion(row: { key: string; version: number; data: Buffer; hash: string; content_type: string; updated_at: string; updated_by: string }): void {
+    if (!this.native.inTransaction) throw new Error('NativeWrites used outside a transaction');
+    this.insert.run(row.key, row.version, row.data, row.hash, row.content_type, row.updated_at, row.updated_by);
+  }
+}
+
+function toStored(key: string, row: { version: number; data: Buffer; hash: string; content_type: string; updated_at: string }): StoredValue {
+  return {
+    key,
+    version: Number(row.version),
+    data: Buffer.isBuffer(row.data) ? row.data : Buffer.from(row.data),
+    hash: row.hash,
+    content_type: row.content_type,
+    updated_at: row.updated_at,
+    etag: etagOf(row.hash),
+  };
+}
+
+function toCached(value: StoredValue): CachedValue {
+  return {
+    version: value.version,
+    data: value.data,
+    hash: value.hash,
+    contentType: value.content_type,
+    updatedAt: value.updated_at,
+    etag: value.etag,
+  };
+}
+
+function fromCache(key: string, cached: CachedValue): StoredValue {
+  return {
+    key,
+    version: cached.version,
+    data: cached.data!,
+    hash: cached.hash,
+    content_type: cached.contentType,
+    updated_at: cached.updatedAt,
+    etag: cached.etag,
+  };
+}
+
+const stores = new WeakMap<Db, Map<Space, VersionedStore>>();
+
+/** The one store of a key space for this database (its cache must be shared by every caller). */
+export function versionedStore(db: Db, space: Space, noun: string): VersionedStore {
+  let byDb = stores.get(db);
+  if (!byDb) stores.set(db, (byDb = new Map()));
+  let store = byDb.get(space);
+  if (!store) byDb.set(space, (store = new VersionedStore(db, space, noun)));
+  return store;
+}
+
+/**
+ * Drops every cached current value of this database. Call it after changing the state or spec
+ * tables other than through a VersionedStore (e.g. restoring a database file in place).
+ */
+export function forgetCachedValues(db: Db): void {
+  for (const store of stores.get(db)?.values() ?? []) store.forgetCache();
+}

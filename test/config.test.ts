@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../src/server/config.js';
+
+// loadConfig reads ./settings.json when no --config is given, so every test runs in its own
+// empty directory.
+const home = mkdtempSync(join(tmpdir(), 'koor-config-'));
+process.chdir(home);
+test.after(() => {
+  process.chdir(tmpdir());
+  rmSync(home, { recursive: true, force: true });
+});
+
+function writeSettings(name: string, settings: unknown): string {
+  const path = join(home, name);
+  writeFileSync(path, typeof settings === 'string' ? settings : JSON.stringify(settings));
+  return path;
+}
+
+function configError(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    assert.ok(!err.message.includes('\n'), 'one line');
+    return err.message;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+test('loadConfig: the defaults of SPEC §1 with no flags, env or file', () => {
+  const config = loadConfig([], {});
+  assert.deepEqual(config, DEFAULT_CONFIG);
+  assert.equal(config.bind, 'localhost:9800');
+  assert.equal(config.dashboardBind, 'localhost:9847');
+  assert.equal(config.dataDir, '.');
+  assert.equal(config.authToken, '');
+  assert.equal(config.logLevel, 'info');
+});
+
+test('loadConfig: flags beat env, env beats the file, the file beats defaults', () => {
+  const file = writeSettings('precedence.json', {
+    bind: '127.0.0.1:1111',
+    dashboard_bind: '127.0.0.1:1112',
+    data_dir: '/from/file',
+    auth_token: 'file-token',
+    log_level: 'debug',
+  });
+  const env = { KOOR_BIND: '127.0.0.1:2221', KOOR_DASHBOARD_BIND: '127.0.0.1:2222', KOOR_LOG_LEVEL: 'warn' };
+  const config = loadConfig(['--config', file, '--bind', '127.0.0.1:3331'], env);
+  assert.equal(config.bind, '127.0.0.1:3331', 'flag');
+  assert.equal(config.dashboardBind, '127.0.0.1:2222', 'env');
+  assert.equal(config.logLevel, 'warn', 'env');
+  assert.equal(config.dataDir, '/from/file', 'file');
+  assert.equal(config.authToken, 'file-token', 'file');
+  assert.equal(config.eventHistory, DEFAULT_CONFIG.eventHistory, 'default');
+});
+
+test('loadConfig: ./settings.json is read when present, and an empty dashboard bind disables it', () => {
+  writeSettings('settings.json', { log_level: 'error', data_dir: 'here' });
+  try {
+    const config = loadConfig(['--dashboard-bind', ''], {});
+    assert.equal(config.logLevel, 'error');
+    assert.equal(config.dataDir, 'here');
+    assert.equal(config.dashboardBind, '');
+  } finally {
+    rmSync(join(home, 'settings.json'));
+  }
+});
+
+test('loadConfig: durations and counts are parsed', () => {
+  const config = loadConfig(['--liveness-interval', '90s', '--event-history', '25'], { KOOR_STALE_AFTER: '2m' });
+  assert.equal(config.livenessIntervalMs, 90_000);
+  assert.equal(config.staleAfterMs, 120_000);
+  assert.equal(config.eventHistory, 25);
+});
+
+test('loadConfig: bad values are refused with one line naming the setting and its source', () => {
+  assert.match(configError(() => loadConfig(['--bind', 'localhost:99999'], {})), /--bind "localhost:99999".*port/);
+  assert.match(configError(() => loadConfig(['--bind', 'nocolon'], {})), /--bind "nocolon"/);
+  assert.match(configError(() => loadConfig(['--log-level', 'loud'], {})), /--log-level "loud".*debug, info, warn, error/);
+  assert.match(configError(() => loadConfig([], { KOOR_LOG_LEVEL: 'shout' })), /KOOR_LOG_LEVEL "shout"/);
+  assert.match(configError(() => loadConfig([], { KOOR_BIND: ':70000' })), /KOOR_BIND/);
+  assert.match(configError(() => loadConfig(['--config', '/nonexistent.json'], {})), /cannot read config file \/nonexistent\.json/);
+  const broken = writeSettings('broken.json', '{"bind": ');
+  assert.match(configError(() => loadConfig(['--config', broken], {})), /cannot parse config file .*broken\.json/);
+  const notObject = writeSettings('array.json', '[1]');
+  assert.match(configError(() => loadConfig(['--config', notObject], {})), /array\.json/);
+  const badInFile = writeSettings('bad.json', { log_level: 'verbose' });
+  assert.match(configError(() => loadConfig(['--config', badInFile], {})), /log_level in .*bad\.json.*"verbose"/);
+  assert.match(configError(() => loadConfig(['--no-such-flag', 'x'], {})), /no-such-flag/);
+  assert.match(configError(() => loadConfig(['--event-history', '0'], {})), /--event-history "0"/);
+  assert.match(configError(() => loadConfig(['--prune-interval', 'soon'], {})), /--prune-interval "soon"/);
+});
+
+test('loadConfig: a bad env value is reported even when other settings come from flags', () => {
+  assert.match(configError(() => loadConfig(['--log-level', 'debug'], { KOOR_BIND: 'x:99999' })), /KOOR_BIND "x:99999"/);
+});
