@@ -13,6 +13,9 @@ export type EventListener = (event: KoorEvent) => void;
  * In-process fan-out of committed events to live listeners (WebSocket and SSE subscribers,
  * the webhook dispatcher, metrics). Listeners must not block: each one is expected to queue
  * the event and return.
+ *
+ * Events are emitted in strictly increasing id order, each only once committed (see
+ * publish.ts); replaying subscribers rely on both.
  */
 export class EventHub {
   private readonly listeners = new Set<EventListener>();
@@ -35,4 +38,16 @@ export class EventHub {
       }
     }
   }
+}
+
+const encoded = new WeakMap<KoorEvent, Buffer>();
+
+/** The event's JSON as bytes, encoded once however many subscribers receive it. */
+export function eventJson(event: KoorEvent): Buffer {
+  let bytes = encoded.get(event);
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(event));
+    encoded.set(event, bytes);
+  }
+  return bytes;
 }

@@ -1,4 +1,147 @@
 import type { FastifyInstance } from 'fastify';
+import { HttpError, badRequest } from '../server/errors.js';
+import { IntervalJob } from '../server/jobs.js';
+import { parseTimeRange } from '../audit/time-range.js';
+import { publishEvent } from './publish.js';
+import { readHistory, MAX_HISTORY } from './history.js';
+import { pruneEvents } from './prune.js';
+import { topicProblem } from './topics.js';
+import { parseCursor, parsePattern, parseSubscription } from './subscription.js';
+import { serveEventSockets, SUBSCRIBE_PATH } from './websocket.js';
+import { eventSourceServer } from './sse.js';
 
-/** HTTP routes of the events domain. */
-export default async function eventsRoutes(_app: FastifyInstance): Promise<void> {}
+export const eventSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    topic: { type: 'string' },
+    data: {},
+    source: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+  required: ['id', 'topic', 'data', 'source', 'created_at'],
+} as const;
+
+const errors = { 400: { $ref: 'KoorError#' }, 401: { $ref: 'KoorError#' } };
+
+interface PublishBody {
+  topic: string;
+  data?: unknown;
+  source?: string;
+}
+
+interface HistoryQuerystring {
+  last?: number;
+  topic?: string;
+  from?: string;
+  to?: string;
+  source?: string;
+  after?: string;
+}
+
+interface SubscribeQuerystring {
+  pattern?: string;
+  after?: string;
+  token?: string;
+}
+
+/** HTTP routes of the events domain: publish, history, live streams, and history pruning. */
+export default async function eventsRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+
+  app.post<{ Body: PublishBody }>('/api/events/publish', {
+    config: { auditAction: 'event.publish' },
+    schema: {
+      summary: 'Publish an event',
+      tags: ['events'],
+      body: {
+        type: 'object',
+        properties: {
+          topic: { type: 'string', description: 'Dot-separated segments of letters, digits, "_" and "-"' },
+          data: { description: 'Any JSON value' },
+          source: { type: 'string', maxLength: 256, description: 'Defaults to the calling instance id' },
+        },
+        required: ['topic'],
+      },
+      response: { 200: eventSchema, ...errors },
+    },
+  }, async (request) => {
+    const { topic, data, source } = request.body;
+    const problem = topicProblem(topic);
+    if (problem) throw badRequest(problem);
+    const instanceId = request.actor.instanceId;
+    const event = await publishEvent(ctx, { topic, data, source: source ?? instanceId }, { actor: request.actor });
+    if (instanceId) ctx.counters.addAgentMetric(instanceId, 'events_published');
+    return event;
+  });
+
+  app.get<{ Querystring: HistoryQuerystring }>('/api/events/history', {
+    schema: {
+      summary: 'Stored events, newest first (or oldest first after a cursor)',
+      tags: ['events'],
+      querystring: {
+        type: 'object',
+        properties: {
+          last: { type: 'integer', minimum: 1, default: 50, description: `At most this many (capped at ${MAX_HISTORY})` },
+          topic: { type: 'string', description: 'Topic pattern: "*" alone = all, "*" = one segment, "**" = one or more' },
+          from: { type: 'string', description: 'RFC 3339; events created at or after' },
+          to: { type: 'string', description: 'RFC 3339; events created at or before' },
+          source: { type: 'string' },
+          after: { type: 'string', description: 'Event id cursor: events with a greater id, oldest first' },
+        },
+      },
+      response: { 200: { type: 'array', items: eventSchema }, ...errors },
+    },
+  }, async (request) => {
+    const q = request.query;
+    const { from, to } = parseTimeRange(q);
+    return readHistory(ctx, {
+      last: q.last ?? 50,
+      pattern: parsePattern(q.topic, 'topic'),
+      from,
+      to,
+      source: q.source,
+      after: parseCursor(q.after, 'after'),
+    });
+  });
+
+  // WebSocket upgrades of SUBSCRIBE_PATH never reach the router; plain GETs do, for SSE.
+  serveEventSockets(app);
+  const openEventSource = eventSourceServer(app);
+  app.get<{ Querystring: SubscribeQuerystring }>(SUBSCRIBE_PATH, {
+    schema: {
+      summary: 'Live events: WebSocket (upgrade) or Server-Sent Events (Accept: text/event-stream)',
+      description:
+        'Upgrade to a WebSocket for one JSON text frame per event, or send `Accept: text/event-stream` for SSE. ' +
+        '`after` (or the `Last-Event-ID` header) replays stored events after that id first, then continues live. ' +
+        'A subscriber that falls 64 events behind gets `{"dropped": N, "resume_after": ID}` in place of what it lost.',
+      tags: ['events'],
+      querystring: {
+        type: 'object',
+        properties: {
+          pattern: { type: 'string', default: '*' },
+          after: { type: 'string' },
+          token: { type: 'string', description: 'The bearer token, for clients that cannot set headers' },
+        },
+      },
+      response: {
+        200: { description: 'text/event-stream of `id:`/`data:` frames', type: 'string' },
+        ...errors,
+        426: { $ref: 'KoorError#' },
+      },
+    },
+  }, async (request, reply) => {
+    if (!(request.headers.accept ?? '').includes('text/event-stream')) {
+      reply.header('upgrade', 'websocket');
+      throw new HttpError(426, `${SUBSCRIBE_PATH} needs a WebSocket upgrade or the header Accept: text/event-stream`);
+    }
+    const lastEventId = request.headers['last-event-id'];
+    const subscription = request.query.after !== undefined
+      ? parseSubscription(request.query.pattern, request.query.after)
+      : parseSubscription(request.query.pattern, typeof lastEventId === 'string' ? lastEventId : undefined, 'Last-Event-ID');
+    openEventSource(reply, subscription);
+  });
+
+  const prune = new IntervalJob('events.prune', ctx.config.pruneIntervalMs, () => pruneEvents(ctx), ctx.log);
+  ctx.jobs.add(prune);
+}

@@ -1,4 +1,104 @@
 import type { FastifyInstance } from 'fastify';
+import { createWebhook, deleteWebhook, listWebhooks, testWebhook, type NewWebhook } from './webhooks.js';
+import { WebhookDispatcher } from './dispatcher.js';
 
-/** HTTP routes of the webhooks domain. */
-export default async function webhooksRoutes(_app: FastifyInstance): Promise<void> {}
+const webhookSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    url: { type: 'string' },
+    patterns: { type: 'array', items: { type: 'string' } },
+    active: { type: 'boolean' },
+    created_at: { type: 'string', format: 'date-time' },
+    fail_count: { type: 'integer' },
+    last_fired: { type: 'string', format: 'date-time', nullable: true },
+  },
+  required: ['id', 'url', 'patterns', 'active', 'created_at', 'fail_count', 'last_fired'],
+} as const;
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string' } },
+  required: ['id'],
+} as const;
+
+const errors = { 400: { $ref: 'KoorError#' }, 401: { $ref: 'KoorError#' } };
+
+/** HTTP routes of the webhooks domain, and the delivery worker that sends events to them. */
+export default async function webhooksRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+  const dispatcher = new WebhookDispatcher(ctx);
+  // Known before the first event can be published, so none slips past a webhook.
+  await dispatcher.refresh();
+  ctx.jobs.add(dispatcher);
+
+  app.post<{ Body: NewWebhook }>('/api/webhooks', {
+    config: { auditAction: 'webhook.create' },
+    schema: {
+      summary: 'Register a webhook',
+      tags: ['webhooks'],
+      body: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' },
+          url: { type: 'string', minLength: 1, maxLength: 2048 },
+          patterns: { type: 'array', items: { type: 'string' }, maxItems: 64, default: ['*'] },
+          secret: { type: 'string', maxLength: 1024, description: 'Signs deliveries (X-Koor-Signature); never shown again' },
+        },
+        required: ['id', 'url'],
+      },
+      response: { 200: webhookSchema, ...errors, 409: { $ref: 'KoorError#' } },
+    },
+  }, async (request) => {
+    const webhook = await createWebhook(ctx, request.body, request.actor);
+    await dispatcher.refresh();
+    return webhook;
+  });
+
+  app.get('/api/webhooks', {
+    schema: {
+      summary: 'List webhooks',
+      tags: ['webhooks'],
+      response: { 200: { type: 'array', items: webhookSchema }, 401: { $ref: 'KoorError#' } },
+    },
+  }, async () => listWebhooks(ctx));
+
+  app.delete<{ Params: { id: string } }>('/api/webhooks/:id', {
+    config: { auditAction: 'webhook.delete' },
+    schema: {
+      summary: 'Delete a webhook and its pending deliveries',
+      tags: ['webhooks'],
+      params: idParams,
+      response: {
+        200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] },
+        ...errors,
+        404: { $ref: 'KoorError#' },
+      },
+    },
+  }, async (request) => {
+    await deleteWebhook(ctx, request.params.id, request.actor);
+    await dispatcher.refresh();
+    return { deleted: request.params.id };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/webhooks/:id/test', {
+    config: { auditAction: 'webhook.test' },
+    schema: {
+      summary: 'Send a webhook.test event to this webhook now',
+      tags: ['webhooks'],
+      params: idParams,
+      response: {
+        200: {
+          type: 'object',
+          properties: { tested: { type: 'string' }, status: { type: 'string' } },
+          required: ['tested', 'status'],
+        },
+        ...errors,
+        404: { $ref: 'KoorError#' },
+      },
+    },
+  }, async (request) => {
+    await testWebhook(ctx, request.params.id, request.actor);
+    return { tested: request.params.id, status: 'ok' };
+  });
+}

@@ -1,0 +1,97 @@
+import { sql } from 'kysely';
+import type { AppContext } from '../server/context.js';
+import type { KoorEvent } from './hub.js';
+import type { TopicPattern } from './topics.js';
+import type { EventRow } from './tables.js';
+import './tables.js';
+
+export interface HistoryFilter {
+  /** Only topics this pattern matches (all when absent). */
+  pattern?: TopicPattern;
+  /** Inclusive bounds on created_at, as ISO strings. */
+  from?: string;
+  to?: string;
+  source?: string;
+}
+
+export interface HistoryQuery extends HistoryFilter {
+  /** At most this many events. */
+  last: number;
+  /** A cursor: only events with a greater id, returned oldest first. */
+  after?: number;
+}
+
+export const MAX_HISTORY = 1000;
+// Pattern filters that SQL cannot express exactly are applied here, a page at a time.
+const PAGE_SIZE = 500;
+
+type Selected = Pick<EventRow, 'topic' | 'data' | 'source' | 'created_at'> & { id: number };
+
+export function rowToEvent(row: Selected): KoorEvent {
+  return { id: Number(row.id), topic: row.topic, data: JSON.parse(row.data), source: row.source, created_at: row.created_at };
+}
+
+/** `_` is a LIKE wildcard and may appear in topics, so the literal prefix is escaped. */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+interface Scan {
+  events: KoorEvent[];
+  /** The last id looked at (matching or not): where the next scan continues. */
+  cursor: number | undefined;
+  /** True when there is nothing more to scan in this direction. */
+  exhausted: boolean;
+}
+
+/**
+ * Scans stored events in id order from a cursor (exclusive), collecting up to `want` that
+ * pass the filter. Ascending scans return oldest first, descending newest first.
+ */
+export async function scanEvents(
+  ctx: AppContext,
+  filter: HistoryFilter,
+  direction: 'asc' | 'desc',
+  cursor: number | undefined,
+  want: number,
+): Promise<Scan> {
+  const pattern = filter.pattern && !filter.pattern.matchesAll ? filter.pattern : undefined;
+  const exact = pattern?.exactTopic ?? null;
+  const prefix = pattern?.literalPrefix ?? '';
+  const events: KoorEvent[] = [];
+  for (;;) {
+    let query = ctx.db.query.selectFrom('events').select(['id', 'topic', 'data', 'source', 'created_at']);
+    if (cursor !== undefined) query = query.where('id', direction === 'asc' ? '>' : '<', cursor);
+    if (filter.from) query = query.where('created_at', '>=', filter.from);
+    if (filter.to) query = query.where('created_at', '<=', filter.to);
+    if (filter.source !== undefined) query = query.where('source', '=', filter.source);
+    if (exact !== null) query = query.where('topic', '=', exact);
+    else if (prefix) query = query.where(sql<boolean>`topic like ${likePrefix(prefix)} escape '!'`);
+    // With SQL doing all the filtering, one page of exactly `want` rows is the answer.
+    const pageSize = pattern && exact === null ? PAGE_SIZE : want - events.length;
+    const rows = await query.orderBy('id', direction).limit(pageSize).execute();
+    for (const row of rows) {
+      cursor = Number(row.id);
+      if (pattern && exact === null && !pattern.matches(row.topic)) continue;
+      events.push(rowToEvent(row));
+      if (events.length === want) return { events, cursor, exhausted: false };
+    }
+    if (rows.length < pageSize) return { events, cursor, exhausted: true };
+  }
+}
+
+/** `GET /api/events/history`: newest first, or oldest first after a cursor. */
+export async function readHistory(ctx: AppContext, query: HistoryQuery): Promise<KoorEvent[]> {
+  const last = Math.min(query.last, MAX_HISTORY);
+  if (last <= 0) return [];
+  const scan = query.after !== undefined
+    ? await scanEvents(ctx, query, 'asc', query.after, last)
+    : await scanEvents(ctx, query, 'desc', undefined, last);
+  return scan.events;
+}
+
+/** The newest stored event id, or 0 when there is none. */
+export async function lastEventId(ctx: AppContext): Promise<number> {
+  const row = await ctx.db.query.selectFrom('events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row ? Number(row.id) : 0;
+}

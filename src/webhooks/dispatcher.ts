@@ -1,0 +1,220 @@
+import type { AppContext } from '../server/context.js';
+import type { Job } from '../server/jobs.js';
+import { eventJson, type KoorEvent } from '../events/hub.js';
+import { publishEvent } from '../events/publish.js';
+import type { TopicPattern } from '../events/topics.js';
+import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
+import { loadActiveWebhooks } from './webhooks.js';
+import './tables.js';
+
+/** How long in-flight deliveries may finish when the app closes before they are cut off (and left pending). */
+const STOP_GRACE_MS = 1_000;
+
+interface PendingHead {
+  id: number;
+  webhook_id: string;
+  event_id: number;
+  topic: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
+  url: string;
+  secret: string;
+}
+
+/**
+ * Webhook delivery, in two halves that meet in the `webhook_deliveries` table:
+ *
+ * - a hub listener stores one pending delivery per matching active webhook as events are
+ *   published (it only queues an insert, so publishers never wait on webhooks);
+ * - a worker sends each webhook's oldest pending delivery, one at a time per webhook so a
+ *   receiver sees its events in order; a failure is retried with backoff, a success deletes
+ *   the row. Rows left pending at shutdown are sent by the next start.
+ */
+export class WebhookDispatcher implements Job {
+  readonly name = 'webhooks.delivery';
+  private hooks: { id: string; patterns: TopicPattern[] }[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private storing: Promise<void> = Promise.resolve();
+  private readonly sending = new Map<string, Promise<void>>();
+  private shutdown = new AbortController();
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  private passing = false;
+  private passAgain = false;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Re-reads which webhooks are active; call after creating, deleting or disabling one. */
+  async refresh(): Promise<void> {
+    this.hooks = await loadActiveWebhooks(this.ctx);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.shutdown = new AbortController();
+    this.unsubscribe = this.ctx.hub.subscribe((event) => this.store(event));
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    this.timerDue = Infinity;
+    await this.storing;
+    const inFlight = Promise.all(this.sending.values());
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref());
+    await Promise.race([inFlight, grace]);
+    this.shutdown.abort();
+    await inFlight;
+  }
+
+  /** Resolves once every delivery queued so far is stored (tests, shutdown). */
+  async flushStores(): Promise<void> {
+    await this.storing;
+  }
+
+  private store(event: KoorEvent): void {
+    const targets = this.hooks.filter((hook) => hook.patterns.some((p) => p.matches(event.topic)));
+    if (targets.length === 0) return;
+    const body = eventJson(event).toString('utf8');
+    const now = new Date().toISOString();
+    const rows = targets.map((hook) => ({
+      webhook_id: hook.id,
+      event_id: event.id,
+      topic: event.topic,
+      body,
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: '',
+      created_at: now,
+    }));
+    // Chained so deliveries are stored in event order.
+    this.storing = this.storing
+      .then(() => this.ctx.db.query.insertInto('webhook_deliveries').values(rows).execute())
+      .then(
+        () => this.wake(),
+        (err: unknown) => this.ctx.log.error({ err, event: event.id }, 'cannot store webhook deliveries'),
+      );
+  }
+
+  private wake(): void {
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    const due = Date.now() + Math.max(0, delayMs);
+    if (this.timer && due >= this.timerDue) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      void this.pass();
+    }, Math.max(0, delayMs));
+    this.timer.unref();
+  }
+
+  /** Starts sending every webhook's oldest pending delivery that is due and not already on its way. */
+  private async pass(): Promise<void> {
+    if (this.passing) {
+      this.passAgain = true;
+      return;
+    }
+    this.passing = true;
+    try {
+      do {
+        this.passAgain = false;
+        const heads = await this.pendingHeads();
+        const now = Date.now();
+        for (const head of heads) {
+          if (this.stopped) return;
+          if (this.sending.has(head.webhook_id)) continue;
+          const due = Date.parse(head.next_attempt_at);
+          if (due > now) {
+            this.schedule(due - now);
+            continue;
+          }
+          const sending = this.attempt(head)
+            .catch((err: unknown) => this.ctx.log.error({ err, webhook: head.webhook_id }, 'webhook delivery failed'))
+            .finally(() => {
+              this.sending.delete(head.webhook_id);
+              this.wake();
+            });
+          this.sending.set(head.webhook_id, sending);
+        }
+      } while (this.passAgain && !this.stopped);
+    } catch (err) {
+      this.ctx.log.error({ err }, 'cannot read pending webhook deliveries');
+      this.schedule(5_000);
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private pendingHeads(): Promise<PendingHead[]> {
+    return this.ctx.db.query
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+      .select(['d.id', 'd.webhook_id', 'd.event_id', 'd.topic', 'd.body', 'd.attempts', 'd.next_attempt_at', 'w.url', 'w.secret'])
+      .where('w.active', '=', 1)
+      .where('d.id', 'in', (eb) =>
+        eb.selectFrom('webhook_deliveries').select((e) => e.fn.min<number>('id').as('first_id')).groupBy('webhook_id'),
+      )
+      .execute() as Promise<PendingHead[]>;
+  }
+
+  private async attempt(head: PendingHead): Promise<void> {
+    const { ctx } = this;
+    const result = await sendDelivery(
+      { url: head.url, secret: head.secret },
+      { topic: head.topic, eventId: Number(head.event_id), body: head.body },
+      { timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}`, signal: this.shutdown.signal },
+    );
+    if (!result.ok && result.aborted) return; // left pending for the next start
+    const now = new Date().toISOString();
+
+    if (result.ok) {
+      ctx.stats.webhookDeliveries++;
+      await ctx.db.transaction(async (trx) => {
+        await trx.deleteFrom('webhook_deliveries').where('id', '=', head.id).execute();
+        await trx.updateTable('webhooks').set({ fail_count: 0, last_fired: now }).where('id', '=', head.webhook_id).execute();
+      });
+      return;
+    }
+
+    ctx.stats.webhookFailures++;
+    const disabledUrl = await ctx.db.transaction(async (trx) => {
+      await trx
+        .updateTable('webhooks')
+        .set((eb) => ({ fail_count: eb('fail_count', '+', 1), last_fired: now }))
+        .where('id', '=', head.webhook_id)
+        .execute();
+      const hook = await trx.selectFrom('webhooks').select(['url', 'fail_count', 'active']).where('id', '=', head.webhook_id).executeTakeFirst();
+      if (!hook) return null;
+      if (hook.fail_count >= MAX_CONSECUTIVE_FAILURES && hook.active === 1) {
+        await trx.updateTable('webhooks').set({ active: 0 }).where('id', '=', head.webhook_id).execute();
+        // Nothing will send them any more.
+        await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', head.webhook_id).execute();
+        return hook.url;
+      }
+      const retryAt = new Date(Date.now() + retryDelayMs(head.attempts + 1)).toISOString();
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ attempts: head.attempts + 1, next_attempt_at: retryAt, last_error: result.error.slice(0, 500) })
+        .where('id', '=', head.id)
+        .execute();
+      return null;
+    });
+
+    if (disabledUrl !== null) {
+      ctx.log.warn({ webhook: head.webhook_id, failures: MAX_CONSECUTIVE_FAILURES }, 'webhook disabled');
+      await this.refresh();
+      await publishEvent(ctx, { topic: 'webhook.disabled', data: { id: head.webhook_id, url: disabledUrl }, source: '' });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import type { Actor, AppContext } from '../server/context.js';
+import { badRequest, conflict, notFound } from '../server/errors.js';
+import { appendAudit } from '../audit/append.js';
+import { TopicPattern, TopicPatternError } from '../events/topics.js';
+import type { WebhookRow } from './tables.js';
+import { sendDelivery } from './delivery.js';
+import './tables.js';
+
+/** A webhook as clients see it: the secret never leaves the server. */
+export interface Webhook {
+  id: string;
+  url: string;
+  patterns: string[];
+  active: boolean;
+  created_at: string;
+  fail_count: number;
+  last_fired: string | null;
+}
+
+export interface NewWebhook {
+  id: string;
+  url: string;
+  patterns?: string[];
+  secret?: string;
+}
+
+function toWebhook(row: WebhookRow): Webhook {
+  return {
+    id: row.id,
+    url: row.url,
+    patterns: JSON.parse(row.patterns) as string[],
+    active: row.active === 1,
+    created_at: row.created_at,
+    fail_count: row.fail_count,
+    last_fired: row.last_fired,
+  };
+}
+
+/** Accepts only absolute http(s) URLs: a webhook must be something we can POST to. */
+export function checkWebhookUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw badRequest(`invalid url "${url}": expected an absolute http:// or https:// URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw badRequest(`invalid url "${url}": only http:// and https:// URLs are accepted`);
+  }
+}
+
+/** Compiles a webhook's patterns; a bad one is a 400 naming it. */
+export function compilePatterns(patterns: string[]): TopicPattern[] {
+  return patterns.map((pattern) => {
+    try {
+      return TopicPattern.compile(pattern);
+    } catch (err) {
+      if (err instanceof TopicPatternError) throw badRequest(`invalid patterns: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+export async function createWebhook(ctx: AppContext, input: NewWebhook, actor: Actor): Promise<Webhook> {
+  checkWebhookUrl(input.url);
+  const patterns = input.patterns ?? ['*'];
+  if (patterns.length === 0) throw badRequest('invalid patterns: give at least one pattern (or leave it out for "*")');
+  compilePatterns(patterns);
+  const row: WebhookRow = {
+    id: input.id,
+    url: input.url,
+    patterns: JSON.stringify(patterns),
+    secret: input.secret ?? '',
+    active: 1,
+    fail_count: 0,
+    created_at: new Date().toISOString(),
+    last_fired: null,
+  };
+  await ctx.db.transaction(async (trx) => {
+    const existing = await trx.selectFrom('webhooks').select('id').where('id', '=', input.id).executeTakeFirst();
+    if (existing) throw conflict(`webhook already exists: ${input.id}`);
+    await trx.insertInto('webhooks').values(row).execute();
+    await appendAudit(trx, {
+      actor: actor.id,
+      action: 'webhook.create',
+      resource: input.id,
+      detail: `url=${input.url} patterns=${patterns.join(',')}`,
+      outcome: 'success',
+    });
+  });
+  return toWebhook(row);
+}
+
+export async function listWebhooks(ctx: AppContext): Promise<Webhook[]> {
+  const rows = await ctx.db.query.selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute();
+  return rows.map(toWebhook);
+}
+
+/** A webhook with its secret, for sending; throws 404 when there is none. */
+export async function webhookForDelivery(ctx: AppContext, id: string): Promise<WebhookRow> {
+  const row = await ctx.db.query.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('webhook', id);
+  return row;
+}
+
+/** Removes a webhook and whatever it still had pending. */
+export async function deleteWebhook(ctx: AppContext, id: string, actor: Actor): Promise<void> {
+  await ctx.db.transaction(async (trx) => {
+    const result = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) throw notFound('webhook', id);
+    await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+    await appendAudit(trx, { actor: actor.id, action: 'webhook.delete', resource: id, outcome: 'success' });
+  });
+}
+
+/** Active webhooks with their compiled patterns, for matching events as they are published. */
+export async function loadActiveWebhooks(ctx: AppContext): Promise<{ id: string; patterns: TopicPattern[] }[]> {
+  const rows = await ctx.db.query.selectFrom('webhooks').select(['id', 'patterns']).where('active', '=', 1).execute();
+  return rows.map((row) => ({ id: row.id, patterns: compilePatterns(JSON.parse(row.patterns) as string[]) }));
+}
+
+/**
+ * Sends a `webhook.test` event to one webhook now, signed like any delivery. The event is not
+ * stored (its id is 0) and the outcome does not count towards the webhook's failures.
+ */
+export async function testWebhook(ctx: AppContext, id: string, actor: Actor): Promise<void> {
+  const hook = await webhookForDelivery(ctx, id);
+  const event = { id: 0, topic: 'webhook.test', data: { webhook_id: id }, source: '', created_at: new Date().toISOString() };
+  const result = await sendDelivery(
+    { url: hook.url, secret: hook.secret },
+    { topic: event.topic, eventId: event.id, body: JSON.stringify(event) },
+    { timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}` },
+  );
+  if (!result.ok) throw badRequest(`webhook test failed for ${id}: ${result.error}`);
+  await appendAudit(ctx.db.query, { actor: actor.id, action: 'webhook.test', resource: id, detail: `status=${result.status}`, outcome: 'success' });
+}

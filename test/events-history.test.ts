@@ -1,0 +1,175 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { startTestApp, testEngines } from './support/app.js';
+import { TopicPattern } from '../src/events/topics.js';
+
+async function publish(app: FastifyInstance, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return app.inject({ method: 'POST', url: '/api/events/publish', payload: body, headers });
+}
+
+async function history(app: FastifyInstance, query: string) {
+  return app.inject({ method: 'GET', url: `/api/events/history${query}` });
+}
+
+const topicsOf = (events: { topic: string }[]) => events.map((e) => e.topic);
+
+test('topic patterns: "*" alone is everything, "*" is one segment, "**" one or more', () => {
+  const cases: [string, string, boolean][] = [
+    ['*', 'anything.at.all', true],
+    ['api.*', 'api.change', true],
+    ['api.*', 'api.change.contract', false],
+    ['api.*', 'api', false],
+    ['api.**', 'api.change', true],
+    ['api.**', 'api.change.contract', true],
+    ['api.**', 'api', false],
+    ['**.failed', 'tests.unit.failed', true],
+    ['**.failed', 'failed', false],
+    ['a.**.z', 'a.b.c.z', true],
+    ['a.**.z', 'a.z', false],
+    ['*.*', 'a.b', true],
+    ['*.*', 'a.b.c', false],
+    ['**', 'x', true],
+    ['state.changed', 'state.changed', true],
+    ['state.changed', 'state.changedx', false],
+    ['a.**.b.**.c', 'a.x.b.y.y.c', true],
+    ['a.**.b.**.c', 'a.b.c', false],
+  ];
+  for (const [pattern, topic, expected] of cases) {
+    assert.equal(TopicPattern.compile(pattern).matches(topic), expected, `${pattern} vs ${topic}`);
+  }
+});
+
+for (const engine of testEngines()) {
+  test(`publish stores events with increasing ids and millisecond times on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({}, engine);
+    t.after(close);
+
+    const first = await publish(app, { topic: 'api.change.contract', data: { file: 'openapi.yaml' }, source: 'backend' });
+    assert.equal(first.statusCode, 200);
+    const event = first.json();
+    assert.equal(event.topic, 'api.change.contract');
+    assert.deepEqual(event.data, { file: 'openapi.yaml' });
+    assert.equal(event.source, 'backend');
+    assert.match(event.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+
+    const second = (await publish(app, { topic: 'tests.failed' })).json();
+    assert.ok(second.id > event.id, 'ids increase');
+    assert.equal(second.data, null);
+    assert.equal(second.source, '');
+    assert.equal(app.koor.stats.eventsPublished, 2);
+
+    const audit = await app.inject({ method: 'GET', url: '/api/audit?action=event.publish' });
+    assert.equal(audit.json().length, 2);
+  });
+
+  test(`publish rejects missing and malformed topics, naming them, on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({}, engine);
+    t.after(close);
+
+    const missing = await publish(app, { data: 1 });
+    assert.equal(missing.statusCode, 400);
+    assert.match(missing.json().error, /topic/);
+
+    for (const topic of ['', 'api..change', 'api.change.', 'has space', 'api.*', 'x'.repeat(257)]) {
+      const bad = await publish(app, { topic });
+      assert.equal(bad.statusCode, 400, `topic ${JSON.stringify(topic)}`);
+      assert.match(bad.json().error, /topic/);
+      assert.equal(bad.json().code, 400);
+    }
+    const history = await app.inject({ method: 'GET', url: '/api/events/history' });
+    assert.deepEqual(history.json(), []);
+  });
+
+  test(`an instance publishing without a source is the source, and counts on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({}, engine);
+    t.after(close);
+    const registered = await app.inject({ method: 'POST', url: '/api/instances/register', payload: { name: 'backend' } });
+    assert.equal(registered.statusCode, 200);
+    const { id, token } = registered.json();
+
+    const event = (await publish(app, { topic: 'build.done' }, { 'x-koor-instance-token': token })).json();
+    assert.equal(event.source, id);
+    const explicit = (await publish(app, { topic: 'build.done', source: 'ci' }, { 'x-koor-instance-token': token })).json();
+    assert.equal(explicit.source, 'ci');
+    const counted = app.koor.counters.pending.get(id);
+    const total = [...(counted?.values() ?? [])].reduce((sum, metrics) => sum + (metrics.get('events_published') ?? 0), 0);
+    assert.equal(total, 2);
+  });
+
+  test(`history filters by last, topic pattern, source, time and cursor on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({}, engine);
+    t.after(close);
+    const topics = ['api.change', 'api.change.contract', 'tests.failed', 'api_v2.change', 'tests.unit.failed', 'deploy'];
+    const published: { id: number; created_at: string }[] = [];
+    for (const [i, topic] of topics.entries()) {
+      published.push((await publish(app, { topic, data: { i }, source: i % 2 ? 'odd' : 'even' })).json());
+    }
+
+    const all = (await history(app, '')).json();
+    assert.deepEqual(topicsOf(all), [...topics].reverse());
+    assert.deepEqual(topicsOf((await history(app, '?last=2')).json()), ['deploy', 'tests.unit.failed']);
+    assert.deepEqual(topicsOf((await history(app, '?topic=*')).json()), [...topics].reverse());
+    assert.deepEqual(topicsOf((await history(app, '?topic=api.*')).json()), ['api.change']);
+    assert.deepEqual(topicsOf((await history(app, '?topic=api.**')).json()), ['api.change.contract', 'api.change']);
+    assert.deepEqual(topicsOf((await history(app, '?topic=**.failed')).json()), ['tests.unit.failed', 'tests.failed']);
+    assert.deepEqual(topicsOf((await history(app, '?topic=api_v2.change')).json()), ['api_v2.change']);
+    assert.deepEqual(topicsOf((await history(app, '?topic=API.*')).json()), []);
+    assert.deepEqual(topicsOf((await history(app, '?topic=api.**&last=1')).json()), ['api.change.contract']);
+    assert.deepEqual(topicsOf((await history(app, '?source=odd')).json()), ['deploy', 'api_v2.change', 'api.change.contract']);
+
+    const cursor = (await history(app, `?after=${published[1].id}&last=3`)).json();
+    assert.deepEqual(topicsOf(cursor), ['tests.failed', 'api_v2.change', 'tests.unit.failed'], 'after= is oldest first');
+    const cursorFiltered = (await history(app, `?after=${published[0].id}&topic=**.failed`)).json();
+    assert.deepEqual(topicsOf(cursorFiltered), ['tests.failed', 'tests.unit.failed']);
+    assert.deepEqual((await history(app, `?after=${published[5].id}`)).json(), []);
+
+    const middle = published[2].created_at;
+    const fromMiddle = (await history(app, `?from=${encodeURIComponent(middle)}`)).json();
+    assert.ok(fromMiddle.every((e: { created_at: string }) => e.created_at >= middle), 'nothing before from');
+    assert.ok(fromMiddle.some((e: { id: number }) => e.id === published[2].id), 'from is inclusive');
+    const toMiddle = (await history(app, `?to=${encodeURIComponent(middle)}`)).json();
+    assert.ok(toMiddle.every((e: { created_at: string }) => e.created_at <= middle), 'nothing after to');
+    assert.ok(toMiddle.some((e: { id: number }) => e.id === published[0].id), 'older events are kept');
+    assert.deepEqual((await history(app, '?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00%2B02:00')).json(), []);
+  });
+
+  test(`history answers 400 naming the bad parameter on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({}, engine);
+    t.after(close);
+    const cases: [string, RegExp][] = [
+      ['?from=yesterday', /from/],
+      ['?to=2026-13-45T00:00:00Z', /to/],
+      ['?topic=api.', /topic|pattern/],
+      ['?topic=api.ch*', /pattern/],
+      ['?topic=a..b', /pattern/],
+      ['?after=-1', /after/],
+      ['?after=abc', /after/],
+      ['?last=0', /last/],
+      ['?last=many', /last/],
+    ];
+    for (const [query, named] of cases) {
+      const response = await history(app, query);
+      assert.equal(response.statusCode, 400, query);
+      assert.match(response.json().error, named, query);
+    }
+  });
+
+  test(`the pruning job keeps only the newest events on ${engine}`, async (t) => {
+    const { app, close } = await startTestApp({ eventHistory: 3, pruneIntervalMs: 20 }, engine);
+    t.after(close);
+    const ids: number[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await publish(app, { topic: 'tick', data: i })).json().id);
+    for (;;) {
+      const left = (await history(app, '?last=100')).json();
+      if (left.length === 3) {
+        assert.deepEqual(left.map((e: { id: number }) => e.id), ids.slice(-3).reverse());
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Ids keep growing after pruning: a cursor never sees an old id again.
+    const next = (await publish(app, { topic: 'tick' })).json();
+    assert.ok(next.id > ids.at(-1)!, 'ids are never reused');
+  });
+}
