@@ -1,4 +1,30 @@
 import type { FastifyInstance } from 'fastify';
+import { livenessJob, markStaleInstances } from './liveness.js';
 
-/** HTTP routes of the liveness domain. */
-export default async function livenessRoutes(_app: FastifyInstance): Promise<void> {}
+/** The liveness monitor job and its manual trigger. */
+export default async function livenessRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+  ctx.jobs.add(livenessJob(ctx));
+
+  app.post('/api/liveness/check', {
+    config: { auditAction: 'liveness.check' },
+    schema: {
+      tags: ['instances'],
+      summary: 'Run the liveness check now',
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            checked: { type: 'boolean' },
+            newly_stale: { type: 'array', items: { type: 'string' } },
+            count: { type: 'integer' },
+          },
+          required: ['checked', 'newly_stale', 'count'],
+        },
+      },
+    },
+  }, async (request) => {
+    const newlyStale = await markStaleInstances(ctx, request.actor);
+    return { checked: true, newly_stale: newlyStale.map((i) => i.id), count: newlyStale.length };
+  });
+}

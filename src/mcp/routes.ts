@@ -1,4 +1,155 @@
-import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { authInfoFor, createMcpServer } from './server.js';
 
-/** HTTP routes of the mcp domain. */
-export default async function mcpRoutes(_app: FastifyInstance): Promise<void> {}
+interface Session {
+  server: McpServer;
+  transport: StreamableHTTPServerTransport;
+  lastUsed: number;
+}
+
+const SESSION_HEADER = 'mcp-session-id';
+/** Sessions a client abandoned without DELETE are closed after this long without a request. */
+const SESSION_IDLE_MS = 30 * 60_000;
+/** More open sessions than this and the least recently used one is closed. */
+const MAX_SESSIONS = 1000;
+
+const schema = (summary: string) => ({ tags: ['mcp'], summary, description: 'MCP StreamableHTTP endpoint (JSON-RPC); see docs/mcp.md' });
+
+function sessionIdOf(request: FastifyRequest): string | undefined {
+  const value = request.headers[SESSION_HEADER];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Tool calls in a POST body (a single JSON-RPC message or a batch). */
+function toolCallCount(body: unknown): number {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.filter((m) => (m as { method?: unknown } | null)?.method === 'tools/call').length;
+}
+
+/** Answers in JSON-RPC's error shape: MCP clients read these, not Koor's REST errors. */
+function rpcError(reply: FastifyReply, status: number, message: string) {
+  return reply.status(status).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+}
+
+/**
+ * The MCP control plane at `/mcp` (SPEC §10), behind the same auth hook as REST. Clients that
+ * initialize get a session (its id in `Mcp-Session-Id`) with its own server and transport;
+ * a request without a session id that is not an initialize is served statelessly by a
+ * throwaway server, so simple clients (curl, scripts) need no handshake.
+ */
+export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+  const sessions = new Map<string, Session>();
+
+  const closeSession = async (id: string) => {
+    const session = sessions.get(id);
+    if (!session) return;
+    sessions.delete(id);
+    await session.transport.close().catch(() => undefined);
+    await session.server.close().catch(() => undefined);
+  };
+
+  const sweep = setInterval(() => {
+    const cutoff = Date.now() - SESSION_IDLE_MS;
+    for (const [id, session] of sessions) if (session.lastUsed < cutoff) void closeSession(id);
+  }, 60_000);
+  sweep.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(sweep);
+    await Promise.all([...sessions.keys()].map(closeSession));
+  });
+
+  /** Hands the raw request to a transport; from here on the SDK writes the response. */
+  async function serve(request: FastifyRequest, reply: FastifyReply, transport: StreamableHTTPServerTransport) {
+    (request.raw as IncomingMessage & { auth?: AuthInfo }).auth = authInfoFor(request.actor);
+    reply.hijack();
+    try {
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+    } catch (err) {
+      request.log.error({ err }, 'MCP request failed');
+      if (!reply.raw.headersSent) {
+        reply.raw.writeHead(500, { 'content-type': 'application/json' });
+        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
+      }
+    }
+  }
+
+  async function openSession(): Promise<StreamableHTTPServerTransport> {
+    if (sessions.size >= MAX_SESSIONS) {
+      const oldest = [...sessions.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+      if (oldest) await closeSession(oldest[0]);
+    }
+    const server = createMcpServer(ctx);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => {
+        sessions.set(id, { server, transport, lastUsed: Date.now() });
+      },
+      onsessionclosed: (id) => {
+        void closeSession(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    return transport;
+  }
+
+  async function statelessTransport(reply: FastifyReply): Promise<StreamableHTTPServerTransport> {
+    const server = createMcpServer(ctx);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.raw.on('close', () => {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    });
+    await server.connect(transport);
+    return transport;
+  }
+
+  function existingSession(request: FastifyRequest, reply: FastifyReply): Session | undefined {
+    const id = sessionIdOf(request);
+    const session = id ? sessions.get(id) : undefined;
+    if (!id) rpcError(reply, 400, `missing ${SESSION_HEADER} header`);
+    else if (!session) rpcError(reply, 404, `unknown MCP session ${id}: initialize a new one`);
+    else session.lastUsed = Date.now();
+    return session;
+  }
+
+  app.post('/mcp', { schema: schema('MCP requests (JSON-RPC over StreamableHTTP)') }, async (request, reply) => {
+    // Every tool call is counted for the token tax, also those the SDK rejects as malformed.
+    for (let i = toolCallCount(request.body); i > 0; i--) ctx.counters.countCall('mcp', request.actor.instanceId);
+    if (sessionIdOf(request)) {
+      const session = existingSession(request, reply);
+      if (session) await serve(request, reply, session.transport);
+      return reply;
+    }
+    const transport = isInitializeRequest(request.body) ? await openSession() : await statelessTransport(reply);
+    await serve(request, reply, transport);
+    return reply;
+  });
+
+  app.get('/mcp', { schema: schema('MCP server-to-client stream of a session (SSE)') }, async (request, reply) => {
+    if (!sessionIdOf(request)) {
+      // No session, no stream: stateless clients have nothing to listen to.
+      return reply.header('allow', 'POST, DELETE').status(405).send({ jsonrpc: '2.0', error: { code: -32000, message: 'GET /mcp needs an MCP session' }, id: null });
+    }
+    const session = existingSession(request, reply);
+    if (session) await serve(request, reply, session.transport);
+    return reply;
+  });
+
+  app.delete('/mcp', { schema: schema('End an MCP session') }, async (request, reply) => {
+    const session = existingSession(request, reply);
+    if (session) await serve(request, reply, session.transport);
+    return reply;
+  });
+}

@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Actor, AppContext } from '../server/context.js';
+import type { Database } from '../db/schema.js';
+import { badRequest, HttpError, notFound } from '../server/errors.js';
+import { appendAudit } from '../audit/append.js';
+import { publishEvent } from '../events/publish.js';
+import { hashToken, newInstanceToken } from './tokens.js';
+import { tokenCache } from './token-cache.js';
+import type { InstanceRow } from './tables.js';
+import './tables.js';
+
+export const INSTANCE_STATUSES = ['pending', 'active', 'stale'] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+/** An instance as every channel shows it. The token is never part of it. */
+export interface Instance {
+  id: string;
+  name: string;
+  workspace: string;
+  intent: string;
+  stack: string;
+  capabilities: string[];
+  status: InstanceStatus;
+  registered_at: string;
+  last_seen: string;
+  /** The agent's running service, or '' when it has none. */
+  base_url: string;
+}
+
+/** What registration answers: the instance plus its token, the only time the token is shown. */
+export interface RegisteredInstance extends Instance {
+  token: string;
+}
+
+export interface InstanceFilter {
+  name?: string;
+  workspace?: string;
+  stack?: string;
+  /** Instances that list this capability. */
+  capability?: string;
+  status?: string;
+}
+
+export interface RegisterInput {
+  name: string;
+  workspace?: string;
+  intent?: string;
+  stack?: string;
+  capabilities?: string[];
+  base_url?: string;
+}
+
+// Limits keep one agent from filling the registry with megabytes; they are far above real use.
+export const LIMITS = { name: 200, workspace: 1000, intent: 2000, stack: 200, capability: 200, capabilities: 100, baseUrl: 2000 };
+
+function toInstance(row: InstanceRow): Instance {
+  let capabilities: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(row.capabilities);
+    if (Array.isArray(parsed)) capabilities = parsed.filter((c): c is string => typeof c === 'string');
+  } catch {
+    // A damaged list reads as empty rather than breaking every listing.
+  }
+  return {
+    id: row.id,
+    name: row.name,
+    workspace: row.workspace,
+    intent: row.intent,
+    stack: row.stack,
+    capabilities,
+    status: row.status as InstanceStatus,
+    registered_at: row.registered_at,
+    last_seen: row.last_seen,
+    base_url: row.base_url,
+  };
+}
+
+function optionalText(field: string, value: unknown, max: number): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
+  if (value.length > max) throw badRequest(`${field} is longer than ${max} characters`);
+  return value;
+}
+
+function checkName(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw badRequest('name is required and must be a non-empty string');
+  const name = value.trim();
+  if (name.length > LIMITS.name) throw badRequest(`name is longer than ${LIMITS.name} characters`);
+  return name;
+}
+
+/** Checks a capability list and drops duplicates, keeping the first occurrence's order. */
+export function checkCapabilities(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw badRequest('capabilities must be an array of strings');
+  if (value.length > LIMITS.capabilities) throw badRequest(`capabilities has more than ${LIMITS.capabilities} entries`);
+  const seen = new Set<string>();
+  for (const [i, item] of value.entries()) {
+    if (typeof item !== 'string' || item.trim() === '') throw badRequest(`capabilities[${i}] must be a non-empty string`);
+    if (item.length > LIMITS.capability) throw badRequest(`capabilities[${i}] is longer than ${LIMITS.capability} characters`);
+    seen.add(item.trim());
+  }
+  return [...seen];
+}
+
+function checkBaseUrl(value: unknown): string {
+  const text = optionalText('base_url', value, LIMITS.baseUrl).trim();
+  if (text === '') return '';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw badRequest(`base_url "${text}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest(`base_url "${text}" must be an http or https URL`);
+  return text.replace(/\/+$/, '');
+}
+
+const eventSource = (actor: Actor) => actor.instanceId ?? '';
+
+export async function listInstances(ctx: AppContext, filter: InstanceFilter = {}): Promise<Instance[]> {
+  let query = ctx.db.query.selectFrom('instances').selectAll();
+  if (filter.name) query = query.where('name', '=', filter.name);
+  if (filter.workspace) query = query.where('workspace', '=', filter.workspace);
+  if (filter.stack) query = query.where('stack', '=', filter.stack);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  const rows = await query.orderBy('registered_at').orderBy('id').execute();
+  const instances = rows.map(toInstance);
+  // Capabilities are a JSON list; the registry is small, so matching them here stays portable.
+  return filter.capability ? instances.filter((i) => i.capabilities.includes(filter.capability!)) : instances;
+}
+
+export async function listStaleInstances(ctx: AppContext): Promise<Instance[]> {
+  return listInstances(ctx, { status: 'stale' });
+}
+
+/** The instance, or null when there is none with this id. */
+export async function findInstance(ctx: AppContext, id: string): Promise<Instance | null> {
+  const row = await ctx.db.query.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toInstance(row) : null;
+}
+
+/** The instance; throws 404 when there is none with this id. */
+export async function getInstance(ctx: AppContext, id: string): Promise<Instance> {
+  const instance = await findInstance(ctx, id);
+  if (!instance) throw notFound('instance', id);
+  return instance;
+}
+
+/**
+ * Registers an agent and returns it with its new token. With auth on only the server token may
+ * register: an instance token must not mint further credentials.
+ */
+export async function registerInstance(ctx: AppContext, input: RegisterInput, actor: Actor): Promise<RegisteredInstance> {
+  if (ctx.config.authToken !== '' && actor.id !== 'admin') {
+    throw new HttpError(403, 'registering an instance needs the server token, not an instance token');
+  }
+  const now = new Date().toISOString();
+  const token = newInstanceToken();
+  const row: InstanceRow = {
+    id: randomUUID(),
+    name: checkName(input.name),
+    workspace: optionalText('workspace', input.workspace, LIMITS.workspace),
+    intent: optionalText('intent', input.intent, LIMITS.intent),
+    stack: optionalText('stack', input.stack, LIMITS.stack),
+    capabilities: JSON.stringify(checkCapabilities(input.capabilities)),
+    status: 'pending',
+    registered_at: now,
+    last_seen: now,
+    base_url: checkBaseUrl(input.base_url),
+    token_hash: hashToken(token),
+  };
+  await ctx.db.transaction(async (trx) => {
+    await trx.insertInto('instances').values(row).execute();
+    await appendAudit(trx, { actor: actor.id, action: 'instance.register', resource: row.id, detail: `name=${row.name}`, outcome: 'success' });
+  });
+  const instance = toInstance(row);
+  await publishEvent(ctx, { topic: 'agent.registered', data: instance, source: eventSource(actor) });
+  return { ...instance, token };
+}
+
+/**
+ * Refreshes last_seen and makes a pending or stale instance active (SPEC §7: "active" means
+ * activated or heard from), inside `trx`. Returns the updated row (null when the instance does
+ * not exist) and whether its status changed to active.
+ */
+async function refreshLastSeen(trx: Transaction<Database>, id: string): Promise<{ row: InstanceRow | null; revived: boolean }> {
+  const now = new Date().toISOString();
+  const revived = await trx
+    .updateTable('instances')
+    .set({ status: 'active', last_seen: now })
+    .where('id', '=', id)
+    .where('status', '!=', 'active')
+    .returningAll()
+    .executeTakeFirst();
+  if (revived) return { row: revived, revived: true };
+  const row = await trx.updateTable('instances').set({ last_seen: now }).where('id', '=', id).returningAll().executeTakeFirst();
+  return { row: row ?? null, revived: false };
+}
+
+async function announceRevival(ctx: AppContext, instance: Instance, actor: Actor): Promise<void> {
+  await publishEvent(ctx, { topic: 'agent.activated', data: instance, source: eventSource(actor) });
+}
+
+/**
+ * Records that an instance is alive: refreshes last_seen; a pending or stale instance becomes active
+ * (and `agent.activated` is published). `actor` defaults to the instance itself.
+ */
+export async function heartbeat(ctx: AppContext, id: string, actor: Actor = { id, instanceId: id }): Promise<Instance> {
+  const { row, revived } = await ctx.db.transaction(async (trx) => {
+    const result = await refreshLastSeen(trx, id);
+    if (!result.row) throw notFound('instance', id);
+    await appendAudit(trx, { actor: actor.id, action: 'instance.heartbeat', resource: id, outcome: 'success' });
+    return result;
+  });
+  const instance = toInstance(row!);
+  if (revived) await announceRevival(ctx, instance, actor);
+  return instance;
+}
+
+/** Sets what the instance is working on; counts as a heartbeat too. */
+export async function setIntent(ctx: AppContext, id: string, intent: string, actor: Actor): Promise<Instance> {
+  const text = optionalText('intent', intent, LIMITS.intent);
+  const { row, revived } = await ctx.db.transaction(async (trx) => {
+    const result = await refreshLastSeen(trx, id);
+    if (!result.row) throw notFound('instance', id);
+    const row = await trx.updateTable('instances').set({ intent: text }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    await appendAudit(trx, { actor: actor.id, action: 'instance.intent', resource: id, detail: text.slice(0, 200), outcome: 'success' });
+    return { row, revived: result.revived };
+  });
+  const instance = toInstance(row);
+  if (revived) await announceRevival(ctx, instance, actor);
+  return instance;
+}
+
+export async function activateInstance(ctx: AppContext, id: string, actor: Actor): Promise<Instance> {
+  const row = await ctx.db.transaction(async (trx) => {
+    const row = await trx
+      .updateTable('instances')
+      .set({ status: 'active', last_seen: new Date().toISOString() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw notFound('instance', id);
+    await appendAudit(trx, { actor: actor.id, action: 'instance.activate', resource: id, outcome: 'success' });
+    return row;
+  });
+  const instance = toInstance(row);
+  await publishEvent(ctx, { topic: 'agent.activated', data: instance, source: eventSource(actor) });
+  return instance;
+}
+
+/** Replaces the instance's capability list. */
+export async function setCapabilities(ctx: AppContext, id: string, capabilities: unknown, actor: Actor): Promise<Instance> {
+  const list = checkCapabilities(capabilities);
+  const row = await ctx.db.transaction(async (trx) => {
+    const row = await trx
+      .updateTable('instances')
+      .set({ capabilities: JSON.stringify(list) })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw notFound('instance', id);
+    await appendAudit(trx, { actor: actor.id, action: 'instance.capabilities', resource: id, detail: JSON.stringify(list), outcome: 'success' });
+    return row;
+  });
+  return toInstance(row);
+}
+
+/** Removes an instance; its token stops working at once. */
+export async function deregisterInstance(ctx: AppContext, id: string, actor: Actor): Promise<Instance> {
+  const row = await ctx.db.transaction(async (trx) => {
+    const row = await trx.deleteFrom('instances').where('id', '=', id).returningAll().executeTakeFirst();
+    if (!row) throw notFound('instance', id);
+    // Forget the token before the commit as well as after, so that no request resolves it in
+    // between (forgetting too early costs at most one lookup if the transaction rolls back).
+    tokenCache(ctx).forgetInstance(id);
+    await appendAudit(trx, { actor: actor.id, action: 'instance.deregister', resource: id, detail: `name=${row.name}`, outcome: 'success' });
+    return row;
+  });
+  tokenCache(ctx).forgetInstance(id);
+  const instance = toInstance(row);
+  await publishEvent(ctx, { topic: 'agent.deregistered', data: instance, source: eventSource(actor) });
+  return instance;
+}
+
+/**
+ * Marks every instance not heard from since `silentSince` as stale and returns those that just
+ * became stale. One UPDATE decides it, so concurrent checks never report an instance twice.
+ * A check someone asked for (`requestedBy`) is audited as `liveness.check`; the monitor's
+ * own runs are not.
+ */
+export async function markSilentInstancesStale(ctx: AppContext, silentSince: Date, requestedBy?: Actor): Promise<Instance[]> {
+  const rows = await ctx.db.transaction(async (trx) => {
+    const rows = await trx
+      .updateTable('instances')
+      .set({ status: 'stale' })
+      .where('status', '!=', 'stale')
+      .where('last_seen', '<', silentSince.toISOString())
+      .returningAll()
+      .execute();
+    if (requestedBy) {
+      const detail = `newly_stale=${rows.map((r) => r.id).join(',')}`.slice(0, 2000);
+      await appendAudit(trx, { actor: requestedBy.id, action: 'liveness.check', resource: 'instances', detail, outcome: 'success' });
+    }
+    return rows;
+  });
+  return rows.map(toInstance).sort((a, b) => a.last_seen.localeCompare(b.last_seen));
+}
+
+/** The id of the instance holding the token with this hash, or null. */
+export async function instanceIdForTokenHash(ctx: AppContext, hash: string): Promise<string | null> {
+  const row = await ctx.db.query.selectFrom('instances').select('id').where('token_hash', '=', hash).executeTakeFirst();
+  return row?.id ?? null;
+}
+
+/**
+ * A call made with the instance's token: refreshes last_seen and makes the instance active,
+ * without an audit entry (the call itself is audited). Returns false when the instance is gone.
+ */
+export async function recordSignOfLife(ctx: AppContext, id: string): Promise<boolean> {
+  const { row, revived } = await ctx.db.transaction((trx) => refreshLastSeen(trx, id));
+  if (!row) return false;
+  if (revived) await announceRevival(ctx, toInstance(row), { id, instanceId: id });
+  return true;
+}

@@ -1,0 +1,40 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { ANONYMOUS, type Actor, type AppContext } from '../server/context.js';
+import { HttpError } from '../server/errors.js';
+import { TOOLS } from './tools.js';
+
+/**
+ * How the HTTP layer hands the caller (decided by the auth hook) to tool handlers: the SDK
+ * passes `req.auth` through to each call as `authInfo`. The token itself is never put here.
+ */
+export function authInfoFor(actor: Actor): AuthInfo {
+  return { token: '', clientId: actor.id, scopes: [], extra: { actor } };
+}
+
+function actorOf(authInfo: AuthInfo | undefined): Actor {
+  const actor = authInfo?.extra?.actor as Actor | undefined;
+  return actor ?? ANONYMOUS;
+}
+
+const INSTRUCTIONS = 'Koor control plane: identity and discovery only. Move data over REST or koor-cli (see get_endpoints).';
+
+/** A fresh MCP server with every Koor tool; one per session (or per stateless request). */
+export function createMcpServer(ctx: AppContext): McpServer {
+  const server = new McpServer({ name: 'koor', version: ctx.version }, { instructions: INSTRUCTIONS });
+  for (const tool of TOOLS) {
+    server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input }, async (args: unknown, extra) => {
+      const actor = actorOf(extra.authInfo);
+      try {
+        const text = await tool.run(args as never, { ctx, actor });
+        return { content: [{ type: 'text' as const, text }] };
+      } catch (err) {
+        // Domain errors carry a message meant for the caller; anything else stays in the log.
+        if (!(err instanceof HttpError)) ctx.log.error({ err, tool: tool.name }, 'MCP tool failed');
+        const message = err instanceof HttpError ? err.message : 'internal error';
+        return { content: [{ type: 'text' as const, text: `error: ${message}` }], isError: true };
+      }
+    });
+  }
+  return server;
+}

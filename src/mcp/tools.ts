@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import type { Actor, AppContext } from '../server/context.js';
+import { listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
+import { proposeRule } from '../rules/lifecycle.js';
+
+/** What a tool handler gets besides its arguments: the app and who is calling. */
+export interface ToolCall {
+  ctx: AppContext;
+  actor: Actor;
+}
+
+/**
+ * One MCP tool as data. Its description and schema enter every agent's context, so both stay
+ * terse; its answer is one compact line (or one line per item), never a JSON dump.
+ */
+export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  description: string;
+  input: Shape;
+  run(args: z.infer<z.ZodObject<Shape>>, call: ToolCall): Promise<string>;
+}
+
+const defineTool = <Shape extends z.ZodRawShape>(tool: ToolDefinition<Shape>): ToolDefinition<Shape> => tool;
+
+/** `key=value`, quoting values that contain spaces or quotes, and nothing for empty values. */
+function pairs(fields: Record<string, string | number | undefined>): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${typeof v === 'string' && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`)
+    .join(' ');
+}
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+function describeInstance(i: Instance): string {
+  return pairs({
+    id: i.id,
+    name: i.name,
+    status: i.status,
+    stack: i.stack,
+    workspace: i.workspace,
+    caps: i.capabilities.join(','),
+    intent: clip(i.intent, 160),
+  });
+}
+
+const text = (max: number) => z.string().max(max).optional();
+
+export const registerInstanceTool = defineTool({
+  name: 'register_instance',
+  description: 'Register this agent. Returns id and token; move data via REST/koor-cli, not MCP.',
+  input: {
+    name: z.string().min(1).max(LIMITS.name),
+    workspace: text(LIMITS.workspace),
+    intent: text(LIMITS.intent),
+    stack: text(LIMITS.stack),
+    capabilities: z.array(z.string()).max(LIMITS.capabilities).optional(),
+  },
+  async run(args, { ctx, actor }) {
+    const instance = await registerInstance(ctx, args, actor);
+    return `id=${instance.id} token=${instance.token} — use REST at ${ctx.baseUrl}/api (header X-Koor-Instance-Token) or koor-cli; see get_endpoints`;
+  },
+});
+
+export const discoverInstancesTool = defineTool({
+  name: 'discover_instances',
+  description: 'List registered agents; filters match exactly.',
+  input: { name: z.string().optional(), workspace: z.string().optional(), stack: z.string().optional(), capability: z.string().optional() },
+  async run(args, { ctx }) {
+    const found = await listInstances(ctx, args);
+    return [`count=${found.length}`, ...found.map(describeInstance)].join('\n');
+  },
+});
+
+export const setIntentTool = defineTool({
+  name: 'set_intent',
+  description: 'Set what an agent is working on now (also a heartbeat).',
+  input: { instance_id: z.string().min(1), intent: z.string().max(LIMITS.intent) },
+  async run(args, { ctx, actor }) {
+    const instance = await setIntent(ctx, args.instance_id, args.intent, actor);
+    return `ok ${pairs({ id: instance.id, status: instance.status })}`;
+  },
+});
+
+export const getEndpointsTool = defineTool({
+  name: 'get_endpoints',
+  description: 'Koor REST base URL, main endpoints and CLI usage.',
+  input: {},
+  async run(_args, { ctx }) {
+    const base = `${ctx.baseUrl}/api`;
+    return [
+      `base=${base} auth: Authorization: Bearer <token> or X-Koor-Instance-Token: <token>; docs ${base}/openapi.json`,
+      'state: GET /state, GET|PUT|DELETE /state/{key} (If-Match for compare-and-swap)',
+      'specs: GET /specs/{project}, GET|PUT|DELETE /specs/{project}/{name}',
+      'events: POST /events/publish {topic,data}, GET /events/history?topic=, WS /events/subscribe?pattern=',
+      'instances: GET /instances, POST /instances/{id}/heartbeat',
+      'rules: POST /validate/{project} {content,filename}, POST /rules/propose',
+      'cli (same data, nothing enters your context): koor-cli state get|set|list, specs get|set, events publish|history|subscribe, instances list, heartbeat ID; settings: KOOR_SERVER, KOOR_TOKEN',
+    ].join('\n');
+  },
+});
+
+export const proposeRuleTool = defineTool({
+  name: 'propose_rule',
+  description: 'Propose a validation rule for human review.',
+  input: {
+    project: z.string().min(1),
+    rule_id: z.string().min(1),
+    pattern: z.string().min(1),
+    message: z.string().min(1),
+    severity: z.enum(['error', 'warning']).optional(),
+    match_type: z.enum(['regex', 'missing', 'custom']).optional(),
+    stack: z.string().optional(),
+    proposed_by: z.string().optional(),
+    context: z.string().optional(),
+  },
+  async run(args, { ctx, actor }) {
+    const proposed = await proposeRule(ctx, args, actor);
+    return pairs({ project: proposed.project, rule_id: proposed.rule_id, status: proposed.status });
+  },
+});
+
+/** Every tool the MCP endpoint offers, in the order `tools/list` shows them. */
+export const TOOLS: ToolDefinition[] = [
+  registerInstanceTool,
+  discoverInstancesTool,
+  setIntentTool,
+  getEndpointsTool,
+  proposeRuleTool,
+] as unknown as ToolDefinition[];
