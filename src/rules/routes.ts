@@ -1,4 +1,141 @@
 import type { FastifyInstance } from 'fastify';
+import { badRequest } from '../server/errors.js';
+import { SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
+import { acceptRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
+import { validateContent, type ValidateInput } from './validate.js';
+import { projectParam, ruleInputSchema, ruleSchema, ruleStatusSchema } from './schemas.js';
 
-/** HTTP routes of the rules domain. */
-export default async function rulesRoutes(_app: FastifyInstance): Promise<void> {}
+const errors = { 400: { $ref: 'KoorError#' }, 404: { $ref: 'KoorError#' } };
+
+/** HTTP routes of the rules domain: rule sets, validation and the rule lifecycle. */
+export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+
+  app.get<{ Params: { project: string }; Querystring: { stack?: string; status?: string } }>('/api/validate/:project/rules', {
+    schema: {
+      tags: ['rules'],
+      summary: "The rules that apply to a project (its own and _global); accepted ones unless ?status= says otherwise",
+      params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
+      querystring: {
+        type: 'object',
+        properties: {
+          stack: { type: 'string' },
+          status: { type: 'string', enum: ['accepted', 'proposed', 'rejected', 'all'] },
+        },
+      },
+      response: { 200: { type: 'object', properties: { project: { type: 'string' }, rules: { type: 'array', items: ruleSchema } } } },
+    },
+  }, async (request) => {
+    const { project } = request.params;
+    const rules = await listRules(ctx, project, { stack: request.query.stack || undefined, status: request.query.status });
+    return { project, rules };
+  });
+
+  app.put<{ Params: { project: string }; Body: RuleInput[] }>('/api/validate/:project/rules', {
+    config: { auditAction: 'rules.put' },
+    schema: {
+      tags: ['rules'],
+      summary: "Replace the project's local rules",
+      params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
+      body: { type: 'array', items: ruleInputSchema },
+      response: { 200: { type: 'object', properties: { project: { type: 'string' }, count: { type: 'integer' } } }, ...errors },
+    },
+  }, async (request) => {
+    const count = await replaceLocalRules(ctx, request.params.project, request.body, request.actor);
+    return { project: request.params.project, count };
+  });
+
+  app.post<{ Params: { project: string }; Body: ValidateInput }>('/api/validate/:project', {
+    schema: {
+      tags: ['rules'],
+      summary: 'Check content against the accepted rules of the project and _global',
+      params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
+      body: {
+        type: 'object',
+        required: ['content'],
+        properties: { filename: { type: 'string' }, content: { type: 'string' }, stack: { type: 'string' } },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            project: { type: 'string' },
+            violations: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  rule_id: { type: 'string' },
+                  severity: { type: 'string' },
+                  message: { type: 'string' },
+                  line: { type: 'integer' },
+                  match: { type: 'string' },
+                },
+              },
+            },
+            count: { type: 'integer' },
+          },
+        },
+        400: errors[400],
+      },
+    },
+  }, async (request) => {
+    const { project } = request.params;
+    const violations = await validateContent(ctx, project, {
+      filename: request.body.filename || undefined,
+      content: request.body.content,
+      stack: request.body.stack || undefined,
+    });
+    const instanceId = request.actor.instanceId;
+    if (instanceId && violations.length > 0) ctx.counters.addAgentMetric(instanceId, 'violations', violations.length);
+    return { project, violations, count: violations.length };
+  });
+
+  app.post<{ Body: ProposeInput }>('/api/rules/propose', {
+    config: { auditAction: 'rule.propose' },
+    schema: {
+      tags: ['rules'],
+      summary: 'Propose a learned rule (status proposed); publishes rule.proposed',
+      body: { ...ruleInputSchema, required: ['project', 'rule_id', 'pattern'] },
+      response: { 200: ruleStatusSchema, 400: errors[400], 409: { $ref: 'KoorError#' } },
+    },
+  }, async (request) => proposeRule(ctx, request.body, request.actor));
+
+  for (const [verb, decide] of [['accept', acceptRule], ['reject', rejectRule]] as const) {
+    app.post<{ Params: { project: string; rule_id: string } }>(`/api/rules/:project/:rule_id/${verb}`, {
+      config: { auditAction: `rule.${verb}` },
+      schema: {
+        tags: ['rules'],
+        summary: `${verb === 'accept' ? 'Accept' : 'Reject'} a proposed rule`,
+        params: { type: 'object', properties: { project: projectParam, rule_id: { type: 'string', minLength: 1 } }, required: ['project', 'rule_id'] },
+        response: { 200: ruleStatusSchema, 404: errors[404] },
+      },
+    }, async (request) => decide(ctx, request.params.project, request.params.rule_id, request.actor));
+  }
+
+  app.get<{ Querystring: { source?: string } }>('/api/rules/export', {
+    schema: {
+      tags: ['rules'],
+      summary: 'Accepted rules of the given sources (default local,learned), ready for import',
+      querystring: { type: 'object', properties: { source: { type: 'string' } } },
+      response: { 200: { type: 'array', items: ruleSchema }, 400: errors[400] },
+    },
+  }, async (request) => {
+    const sources = (request.query.source || 'local,learned').split(',').map((s) => s.trim()).filter(Boolean);
+    for (const source of sources) {
+      if (!(SOURCES as readonly string[]).includes(source)) throw badRequest(`source must be among ${SOURCES.join(', ')} (got "${source}")`);
+    }
+    return exportRules(ctx, sources);
+  });
+
+  app.post<{ Body: RuleInput[]; Querystring: { project?: string } }>('/api/rules/import', {
+    config: { auditAction: 'rules.import' },
+    schema: {
+      tags: ['rules'],
+      summary: 'Upsert rules as accepted (source defaults to external; ?project= for rules without one)',
+      querystring: { type: 'object', properties: { project: projectParam } },
+      body: { type: 'array', items: ruleInputSchema },
+      response: { 200: { type: 'object', properties: { imported: { type: 'integer' } } }, 400: errors[400] },
+    },
+  }, async (request) => ({ imported: await importRules(ctx, request.body, request.actor, { project: request.query.project }) }));
+}

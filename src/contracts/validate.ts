@@ -1,0 +1,39 @@
+import { badRequest } from '../server/errors.js';
+import { parseEndpointKey } from './document.js';
+import { validateWithJsonSchema } from './json-schema.js';
+import { DIRECTIONS, checkArrayPayload, checkPayload, type Contract, type ContractViolation, type Direction, type EndpointSpec } from './payload.js';
+
+/** Finds an endpoint by its key, ignoring the method's case and extra spaces; 400 when absent. */
+export function findEndpoint(contract: Contract, endpoint: string): { key: string; spec: EndpointSpec } {
+  const wanted = parseEndpointKey(endpoint);
+  for (const [key, spec] of Object.entries(contract.endpoints)) {
+    const parsed = parseEndpointKey(key);
+    if (key === endpoint || (wanted && parsed && parsed.method === wanted.method && parsed.path === wanted.path)) return { key, spec };
+  }
+  const known = Object.keys(contract.endpoints);
+  throw badRequest(`endpoint "${endpoint}" is not in the contract${known.length ? ` (it has: ${known.join(', ')})` : ''}`);
+}
+
+export function checkDirection(direction: string): Direction {
+  if (!(DIRECTIONS as readonly string[]).includes(direction)) {
+    throw badRequest(`direction must be one of ${DIRECTIONS.join(', ')} (got "${direction}")`);
+  }
+  return direction as Direction;
+}
+
+/**
+ * Checks `payload` against one direction of an endpoint. JSON Schema given for the direction
+ * wins; otherwise the compact field map. A direction the contract does not describe accepts
+ * anything.
+ */
+export function validateDirection(spec: EndpointSpec, direction: Direction, payload: unknown): ContractViolation[] {
+  const schema = spec.schema?.[direction];
+  if (schema !== undefined) return validateWithJsonSchema(schema, payload);
+  if (direction === 'response' && spec.response_array !== undefined && spec.response_array !== false) {
+    const fields = spec.response_array === true ? spec.response ?? {} : spec.response_array;
+    return checkArrayPayload(fields, payload);
+  }
+  const fields = spec[direction];
+  if (!fields) return [];
+  return checkPayload(fields, payload);
+}

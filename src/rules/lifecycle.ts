@@ -1,0 +1,74 @@
+import type { AppContext, Actor } from '../server/context.js';
+import { conflict, notFound } from '../server/errors.js';
+import { appendAudit } from '../audit/append.js';
+import { publishEvent } from '../events/publish.js';
+import { getRule, normalizeRule, upsertRule } from './rules.js';
+
+// A rule learned by an agent starts as `proposed`; a human (or lead agent) accepts or rejects
+// it. Only accepted rules fire.
+
+export interface ProposeInput {
+  project: string;
+  rule_id: string;
+  pattern: string;
+  message: string;
+  severity?: string;
+  match_type?: string;
+  stack?: string;
+  applies_to?: string[];
+  proposed_by?: string;
+  context?: string;
+}
+
+export interface RuleStatus {
+  project: string;
+  rule_id: string;
+  status: string;
+}
+
+/**
+ * Records a learned rule as proposed and publishes `rule.proposed`. Re-proposing a proposed or
+ * rejected rule replaces it; an accepted rule of that id is a 409.
+ */
+export async function proposeRule(ctx: AppContext, input: ProposeInput, actor: Actor): Promise<RuleStatus> {
+  const rule = normalizeRule(
+    { ...input, source: 'learned', status: 'proposed', proposed_by: input.proposed_by || actor.id },
+    { project: input.project },
+  );
+  await ctx.db.transaction(async (trx) => {
+    const existing = await getRule(trx, rule.project, rule.rule_id);
+    if (existing?.status === 'accepted') {
+      throw conflict(`rule already accepted: ${rule.project}/${rule.rule_id}`);
+    }
+    await upsertRule(trx, rule);
+    await appendAudit(trx, { actor: actor.id, action: 'rule.propose', resource: `${rule.project}/${rule.rule_id}`, outcome: 'success' });
+  });
+  await publishEvent(ctx, {
+    topic: 'rule.proposed',
+    data: { project: rule.project, rule_id: rule.rule_id, severity: rule.severity, pattern: rule.pattern, message: rule.message, proposed_by: rule.proposed_by },
+    source: actor.id,
+  });
+  return { project: rule.project, rule_id: rule.rule_id, status: 'proposed' };
+}
+
+async function decide(ctx: AppContext, project: string, ruleId: string, status: 'accepted' | 'rejected', actor: Actor): Promise<RuleStatus> {
+  const action = status === 'accepted' ? 'rule.accept' : 'rule.reject';
+  await ctx.db.transaction(async (trx) => {
+    const updated = await trx
+      .updateTable('rules')
+      .set({ status })
+      .where('project', '=', project)
+      .where('rule_id', '=', ruleId)
+      .where('status', '=', 'proposed')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) throw notFound('proposed rule', `${project}/${ruleId}`);
+    await appendAudit(trx, { actor: actor.id, action, resource: `${project}/${ruleId}`, outcome: 'success' });
+  });
+  return { project, rule_id: ruleId, status };
+}
+
+/** Accepts a proposed rule; 404 unless it is proposed. */
+export const acceptRule = (ctx: AppContext, project: string, ruleId: string, actor: Actor) => decide(ctx, project, ruleId, 'accepted', actor);
+
+/** Rejects a proposed rule; 404 unless it is proposed. */
+export const rejectRule = (ctx: AppContext, project: string, ruleId: string, actor: Actor) => decide(ctx, project, ruleId, 'rejected', actor);

@@ -1,0 +1,216 @@
+import type { AppContext, Actor } from '../server/context.js';
+import type { Executor } from '../db/engine.js';
+import { badRequest } from '../server/errors.js';
+import { appendAudit } from '../audit/append.js';
+import { checkGlob } from './glob.js';
+import { CUSTOM_CHECKS, patternError } from './patterns.js';
+import type { RuleRow } from './tables.js';
+import './tables.js';
+
+/** The project whose rules apply to every project. */
+export const GLOBAL_PROJECT = '_global';
+
+export const SEVERITIES = ['error', 'warning'] as const;
+export const MATCH_TYPES = ['regex', 'missing', 'custom'] as const;
+export const SOURCES = ['local', 'learned', 'external'] as const;
+export const STATUSES = ['accepted', 'proposed', 'rejected'] as const;
+
+export interface Rule {
+  project: string;
+  rule_id: string;
+  severity: string;
+  match_type: string;
+  pattern: string;
+  message: string;
+  applies_to: string[];
+  stack: string;
+  source: string;
+  status: string;
+  proposed_by: string;
+  context: string;
+  created_at: string;
+}
+
+/** A rule as callers send it: only `rule_id` and `pattern` are always needed. */
+export interface RuleInput {
+  project?: string;
+  rule_id?: string;
+  severity?: string;
+  match_type?: string;
+  pattern?: string;
+  message?: string;
+  applies_to?: string[];
+  stack?: string;
+  source?: string;
+  status?: string;
+  proposed_by?: string;
+  context?: string;
+  created_at?: string;
+}
+
+function oneOf(value: string, allowed: readonly string[], field: string, ruleId: string): string {
+  if (!allowed.includes(value)) {
+    throw badRequest(`rule "${ruleId}": ${field} must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return value;
+}
+
+/** The reason `pattern` cannot be used by a rule of `matchType`, or null. */
+export function rulePatternError(matchType: string, pattern: string): string | null {
+  // A custom rule naming a built-in check has no regex to compile.
+  if (matchType === 'custom' && CUSTOM_CHECKS[pattern]) return null;
+  return patternError(pattern);
+}
+
+/**
+ * Checks and completes one rule. Every problem is a 400 naming the rule and the field; an
+ * invalid pattern names RE2's reason.
+ */
+export function normalizeRule(input: RuleInput, defaults: Partial<Rule> & { project: string }): Rule {
+  const ruleId = typeof input.rule_id === 'string' ? input.rule_id.trim() : '';
+  if (!ruleId) throw badRequest('rule_id is required');
+  if (ruleId.length > 200) throw badRequest(`rule "${ruleId.slice(0, 40)}…": rule_id is longer than 200 characters`);
+  const project = (input.project ?? defaults.project).trim();
+  if (!project) throw badRequest(`rule "${ruleId}": project is required`);
+  const matchType = oneOf(input.match_type ?? defaults.match_type ?? 'regex', MATCH_TYPES, 'match_type', ruleId);
+  const pattern = input.pattern ?? '';
+  if (pattern === '') throw badRequest(`rule "${ruleId}": pattern is required`);
+  const problem = rulePatternError(matchType, pattern);
+  if (problem) throw badRequest(`rule "${ruleId}": invalid pattern: ${problem}`);
+  const appliesTo = input.applies_to ?? [];
+  if (!Array.isArray(appliesTo) || appliesTo.some((g) => typeof g !== 'string')) {
+    throw badRequest(`rule "${ruleId}": applies_to must be an array of globs`);
+  }
+  for (const glob of appliesTo) {
+    const globProblem = checkGlob(glob);
+    if (globProblem) throw badRequest(`rule "${ruleId}": applies_to: ${globProblem}`);
+  }
+  return {
+    project,
+    rule_id: ruleId,
+    severity: oneOf(input.severity ?? defaults.severity ?? 'error', SEVERITIES, 'severity', ruleId),
+    match_type: matchType,
+    pattern,
+    message: input.message ?? defaults.message ?? '',
+    applies_to: appliesTo,
+    stack: input.stack ?? defaults.stack ?? '',
+    source: oneOf(input.source ?? defaults.source ?? 'local', SOURCES, 'source', ruleId),
+    status: oneOf(input.status ?? defaults.status ?? 'accepted', STATUSES, 'status', ruleId),
+    proposed_by: input.proposed_by ?? defaults.proposed_by ?? '',
+    context: input.context ?? defaults.context ?? '',
+    created_at: input.created_at ?? defaults.created_at ?? new Date().toISOString(),
+  };
+}
+
+export function ruleFromRow(row: RuleRow): Rule {
+  let appliesTo: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(row.applies_to);
+    if (Array.isArray(parsed)) appliesTo = parsed.filter((g): g is string => typeof g === 'string');
+  } catch {
+    // A damaged column reads as "applies everywhere" rather than failing every validation.
+  }
+  return { ...row, applies_to: appliesTo };
+}
+
+export function rowFromRule(rule: Rule): RuleRow {
+  return { ...rule, applies_to: JSON.stringify(rule.applies_to) };
+}
+
+/** Inserts or replaces one rule (keyed by project and rule_id). */
+export async function upsertRule(executor: Executor, rule: Rule): Promise<void> {
+  const row = rowFromRule(rule);
+  const { project: _p, rule_id: _r, ...rest } = row;
+  await executor
+    .insertInto('rules')
+    .values(row)
+    .onConflict((oc) => oc.columns(['project', 'rule_id']).doUpdateSet(rest))
+    .execute();
+}
+
+export async function getRule(executor: Executor, project: string, ruleId: string): Promise<Rule | null> {
+  const row = await executor.selectFrom('rules').selectAll().where('project', '=', project).where('rule_id', '=', ruleId).executeTakeFirst();
+  return row ? ruleFromRow(row) : null;
+}
+
+/** A rule with a stack applies only when the caller names that stack; universal rules always. */
+export function ruleFitsStack(rule: Rule, stack: string | undefined): boolean {
+  if (!stack) return true;
+  return rule.stack === '' || rule.stack.toLowerCase() === stack.toLowerCase();
+}
+
+export interface RuleFilter {
+  /** `accepted` (default), `proposed`, `rejected` or `all`. */
+  status?: string;
+  stack?: string;
+  /** Also include `_global` rules (default true). */
+  includeGlobal?: boolean;
+}
+
+/** The rules that apply to `project`: its own plus `_global`, filtered by status and stack. */
+export async function listRules(ctx: AppContext, project: string, filter: RuleFilter = {}): Promise<Rule[]> {
+  const projects = filter.includeGlobal === false || project === GLOBAL_PROJECT ? [project] : [project, GLOBAL_PROJECT];
+  let query = ctx.db.query.selectFrom('rules').selectAll().where('project', 'in', projects);
+  const status = filter.status ?? 'accepted';
+  if (status !== 'all') query = query.where('status', '=', status);
+  const rows = await query.orderBy('project').orderBy('rule_id').execute();
+  return rows.map(ruleFromRow).filter((rule) => ruleFitsStack(rule, filter.stack));
+}
+
+/** Replaces the project's local rules with `inputs` (all checked before anything changes). */
+export async function replaceLocalRules(ctx: AppContext, project: string, inputs: RuleInput[], actor: Actor): Promise<number> {
+  const now = new Date().toISOString();
+  const rules = inputs.map((input) =>
+    // The URL names the project and PUT manages local, accepted rules only.
+    normalizeRule({ ...input, project, source: 'local', status: 'accepted' }, { project, created_at: now }),
+  );
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    if (seen.has(rule.rule_id)) throw badRequest(`rule "${rule.rule_id}" appears twice`);
+    seen.add(rule.rule_id);
+  }
+  await ctx.db.transaction(async (trx) => {
+    await trx.deleteFrom('rules').where('project', '=', project).where('source', '=', 'local').execute();
+    for (const rule of rules) await upsertRule(trx, rule);
+    await appendAudit(trx, { actor: actor.id, action: 'rules.put', resource: project, detail: `${rules.length} rules`, outcome: 'success' });
+  });
+  return rules.length;
+}
+
+/** Upserts `inputs` as accepted rules (source defaults to external). */
+export async function importRules(ctx: AppContext, inputs: RuleInput[], actor: Actor, defaults: { project?: string } = {}): Promise<number> {
+  if (inputs.length === 0) throw badRequest('rules: the array is empty');
+  const now = new Date().toISOString();
+  const rules = inputs.map((input, index) => {
+    const project = input.project ?? defaults.project;
+    if (!project) throw badRequest(`rules[${index}] ("${input.rule_id ?? ''}"): project is required`);
+    return normalizeRule({ ...input, status: 'accepted' }, { project, source: 'external', created_at: now });
+  });
+  await ctx.db.transaction(async (trx) => {
+    await upsertRulesIn(trx, rules);
+    const projects = [...new Set(rules.map((r) => r.project))].join(',');
+    await appendAudit(trx, { actor: actor.id, action: 'rules.import', resource: projects, detail: `${rules.length} rules`, outcome: 'success' });
+  });
+  return rules.length;
+}
+
+/**
+ * Writes already-normalized rules inside the caller's transaction. The caller records the
+ * audit entry for the operation it performs (an import, a template apply).
+ */
+export async function upsertRulesIn(trx: Executor, rules: Rule[]): Promise<void> {
+  for (const rule of rules) await upsertRule(trx, rule);
+}
+
+/** Accepted rules whose source is one of `sources`, across every project. */
+export async function exportRules(ctx: AppContext, sources: string[]): Promise<Rule[]> {
+  const rows = await ctx.db.query
+    .selectFrom('rules')
+    .selectAll()
+    .where('status', '=', 'accepted')
+    .where('source', 'in', sources)
+    .orderBy('project')
+    .orderBy('rule_id')
+    .execute();
+  return rows.map(ruleFromRow);
+}

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startListeningApp, testEngines } from '../../test/support/app.js';
+import { scanContent } from './scan.js';
+import type { Rule } from './rules.js';
+
+const rule = (rule_id: string, pattern: string): Rule => ({
+  project: 'p', rule_id, severity: 'error', match_type: 'regex', pattern, message: rule_id,
+  applies_to: [], stack: '', source: 'local', status: 'accepted', proposed_by: '', context: '', created_at: '',
+});
+
+// Ordinary source lines, every one of them matching `value`: as many as fit in the 10 MB
+// body limit once JSON-encoded (each newline becomes two bytes).
+const LINE = 'const value = computeSomething(alpha, beta); // an ordinary line of code\n';
+const TEN_MB = LINE.repeat(Math.floor((10 * 1024 * 1024 - 1024) / (LINE.length + 1)));
+
+test('scanning a big text gives the event loop turns while it runs', async () => {
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 0);
+  try {
+    const violations = await scanContent([rule('value', 'value'), rule('absent', 'zzz')], TEN_MB);
+    assert.equal(violations.length, TEN_MB.length / LINE.length);
+    assert.equal(violations.at(-1)!.line, TEN_MB.length / LINE.length);
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.ok(turns > 0, 'the scan never yielded');
+});
+
+test('line numbers stay right across chunk boundaries and for multi-byte text', async () => {
+  const lines = Array.from({ length: 30_000 }, (_, i) => (i % 997 === 0 ? `ünïcödé ✓ hit ${i}` : `plain line ${i} ✓`));
+  const found = await scanContent([rule('hit', String.raw`hit \d+`)], lines.join('\n'));
+  const expected = lines.flatMap((text, i) => (text.includes('hit') ? [{ line: i + 1, match: `hit ${i}` }] : []));
+  assert.deepEqual(found.map((v) => ({ line: v.line, match: v.match })), expected);
+});
+
+for (const engine of testEngines()) {
+  test(`a catastrophic pattern on a hostile line returns promptly (${engine})`, { timeout: 60_000 }, async (t) => {
+    const { url, close } = await startListeningApp({}, engine);
+    t.after(close);
+    const put = await fetch(`${url}/api/validate/p/rules`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { rule_id: 'nested', pattern: '(a+)+$' },
+        { rule_id: 'nested-bang', pattern: '(a+)+!' },
+        { rule_id: 'alternation', pattern: '^(a|aa)+$' },
+      ]),
+    });
+    assert.equal(put.status, 200);
+    const hostile = 'a'.repeat(50_000) + '!';
+    const res = await fetch(`${url}/api/validate/p`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filename: 'x.txt', content: hostile }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { violations: { rule_id: string; line: number }[] };
+    // Only `(a+)+!` can match; the others fail on the final '!' — in linear time.
+    assert.deepEqual(body.violations.map((v) => [v.rule_id, v.line]), [['nested-bang', 1]]);
+  });
+
+  test(`/health answers while 10 MB are being validated (${engine})`, { timeout: 120_000 }, async (t) => {
+    const { url, close } = await startListeningApp({}, engine);
+    t.after(close);
+    const put = await fetch(`${url}/api/validate/p/rules`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { rule_id: 'todo', pattern: String.raw`\bTODO\b` },
+        { rule_id: 'password', pattern: String.raw`(?i)password\s*=\s*"[^"]+"` },
+        { rule_id: 'license', match_type: 'missing', pattern: '^// License' },
+      ]),
+    });
+    assert.equal(put.status, 200);
+    // A TODO on every 100th line of the 10 MB body.
+    const lines = TEN_MB.split('\n');
+    for (let i = 99; i < lines.length; i += 100) lines[i] = lines[i]!.replace('ordinary', 'TODO');
+    const content = lines.join('\n');
+
+    let validationDone = false;
+    const validation = fetch(`${url}/api/validate/p`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content }),
+    }).then(async (res) => {
+      const body = (await res.json()) as { count: number; violations: { rule_id: string; line?: number }[] };
+      validationDone = true;
+      return { status: res.status, body };
+    });
+
+    // Ask /health again and again while the validation runs: it must keep answering.
+    let healthyWhileValidating = 0;
+    while (!validationDone) {
+      const health = await fetch(`${url}/health`);
+      assert.equal(health.status, 200);
+      assert.equal(((await health.json()) as { status: string }).status, 'ok');
+      if (!validationDone) healthyWhileValidating++;
+    }
+    const result = await validation;
+    assert.equal(result.status, 200);
+    const todos = result.body.violations.filter((v) => v.rule_id === 'todo');
+    assert.equal(todos.length, Math.floor(lines.length / 100));
+    assert.equal(todos[0]!.line, 100);
+    assert.deepEqual(result.body.violations.filter((v) => v.rule_id !== 'todo').map((v) => v.rule_id), ['license']);
+    assert.ok(healthyWhileValidating > 0, '/health never answered during the validation');
+  });
+}
+
+test('patterns anchored to the text (\\A, \\z) are applied to each line on its own', async () => {
+  const text = 'foo 1\nx foo\nfoo bar\nbar x\n';
+  const found = await scanContent([rule('starts', String.raw`\Afoo`), rule('ends', String.raw`bar\z`), rule('caret', '^x|x$')], text);
+  assert.deepEqual(found.map((v) => [v.rule_id, v.line]), [['starts', 1], ['starts', 3], ['ends', 3], ['caret', 2], ['caret', 4]]);
+});

@@ -1,0 +1,23 @@
+import type { AppContext } from '../server/context.js';
+import { matchesAnyGlob } from './glob.js';
+import { listRules } from './rules.js';
+import { scanContent, type Violation } from './scan.js';
+
+export interface ValidateInput {
+  filename?: string;
+  content: string;
+  stack?: string;
+}
+
+/**
+ * Checks `content` against the accepted rules of `project` and `_global`. With a filename,
+ * only rules whose `applies_to` globs match it run; with a stack, only universal rules and
+ * rules of that stack.
+ */
+export async function validateContent(ctx: AppContext, project: string, input: ValidateInput): Promise<Violation[]> {
+  const rules = (await listRules(ctx, project, { status: 'accepted', stack: input.stack })).filter(
+    (rule) => !input.filename || matchesAnyGlob(input.filename, rule.applies_to),
+  );
+  if (rules.length === 0) return [];
+  return scanContent(rules, input.content);
+}

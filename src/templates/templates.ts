@@ -1,0 +1,164 @@
+import type { Actor, AppContext } from '../server/context.js';
+import { badRequest, conflict, notFound } from '../server/errors.js';
+import { appendAudit } from '../audit/append.js';
+import { upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
+import { checkContractDocument } from '../contracts/document.js';
+import { putSpec } from '../specs/specs.js';
+import type { TemplateRow } from './tables.js';
+import './tables.js';
+
+// A template packages rules or contracts for reuse across projects. Its `data` by kind:
+//   rules     → an array of rules (as for POST /api/rules/import; project is set on apply)
+//   contracts → an object: spec name → contract document
+//   bundle    → {rules?: [...], contracts?: {...}}
+
+export const TEMPLATE_KINDS = ['rules', 'contracts', 'bundle'] as const;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+export interface TemplateSummary {
+  id: string;
+  name: string;
+  description: string;
+  kind: string;
+  tags: string[];
+  created_at: string;
+}
+
+export interface Template extends TemplateSummary {
+  data: unknown;
+}
+
+export interface TemplateInput {
+  id: string;
+  name: string;
+  description?: string;
+  kind: string;
+  data: unknown;
+  tags?: string[];
+}
+
+interface TemplateParts {
+  rules: RuleInput[];
+  contracts: Record<string, unknown>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Splits a template's data into its rules and contracts, checking each; 400 naming the problem. */
+function partsOf(kind: string, data: unknown): TemplateParts {
+  let rules: unknown = [];
+  let contracts: unknown = {};
+  if (kind === 'rules') rules = data;
+  else if (kind === 'contracts') contracts = data;
+  else {
+    if (!isObject(data)) throw badRequest('data of a bundle template must be an object {rules?, contracts?}');
+    rules = data.rules ?? [];
+    contracts = data.contracts ?? {};
+  }
+  if (!Array.isArray(rules)) throw badRequest(`data${kind === 'bundle' ? '.rules' : ''} must be an array of rules`);
+  if (!isObject(contracts)) throw badRequest(`data${kind === 'bundle' ? '.contracts' : ''} must be an object mapping spec names to contracts`);
+  if (rules.length === 0 && Object.keys(contracts).length === 0) throw badRequest('data holds no rules and no contracts');
+  rules.forEach((rule, i) => {
+    if (!isObject(rule)) throw badRequest(`data rules[${i}] must be an object`);
+    // Checked against a stand-in project: the real one is known only when applied.
+    normalizeRule(rule as RuleInput, { project: '_template' });
+  });
+  for (const [name, doc] of Object.entries(contracts)) {
+    if (name === '' || name.length > 256) throw badRequest(`contract name "${name}" must be 1 to 256 characters`);
+    const problem = checkContractDocument(doc);
+    if (problem) throw badRequest(`contract "${name}": ${problem}`);
+  }
+  return { rules: rules as RuleInput[], contracts };
+}
+
+function summaryOf(row: TemplateRow): TemplateSummary {
+  let tags: string[] = [];
+  try {
+    tags = JSON.parse(row.tags) as string[];
+  } catch {
+    // Tags are a convenience; a damaged list reads as none.
+  }
+  return { id: row.id, name: row.name, description: row.description, kind: row.kind, tags, created_at: row.created_at };
+}
+
+export async function createTemplate(ctx: AppContext, input: TemplateInput, actor: Actor): Promise<TemplateSummary> {
+  if (!ID_PATTERN.test(input.id)) throw badRequest(`id "${input.id}" must be 1-200 letters, digits, '.', '_' or '-'`);
+  if (!input.name.trim()) throw badRequest('name must not be empty');
+  if (!(TEMPLATE_KINDS as readonly string[]).includes(input.kind)) throw badRequest(`kind must be one of ${TEMPLATE_KINDS.join(', ')} (got "${input.kind}")`);
+  partsOf(input.kind, input.data);
+  const row: TemplateRow = {
+    id: input.id,
+    name: input.name.trim(),
+    description: input.description ?? '',
+    kind: input.kind,
+    data: JSON.stringify(input.data),
+    tags: JSON.stringify([...new Set(input.tags ?? [])]),
+    created_at: new Date().toISOString(),
+  };
+  await ctx.db.transaction(async (trx) => {
+    const existing = await trx.selectFrom('templates').select('id').where('id', '=', input.id).executeTakeFirst();
+    if (existing) throw conflict(`template already exists: ${input.id}`);
+    await trx.insertInto('templates').values(row).execute();
+    await appendAudit(trx, { actor: actor.id, action: 'template.create', resource: input.id, detail: input.kind, outcome: 'success' });
+  });
+  return summaryOf(row);
+}
+
+/** Templates without their data, optionally of one kind and carrying one tag. */
+export async function listTemplates(ctx: AppContext, filter: { kind?: string; tag?: string } = {}): Promise<TemplateSummary[]> {
+  let query = ctx.db.query.selectFrom('templates').select(['id', 'name', 'description', 'kind', 'tags', 'created_at']);
+  if (filter.kind) query = query.where('kind', '=', filter.kind);
+  const rows = await query.orderBy('id').execute();
+  const summaries = rows.map((row) => summaryOf({ ...row, data: '' }));
+  return filter.tag ? summaries.filter((t) => t.tags.includes(filter.tag!)) : summaries;
+}
+
+export async function getTemplate(ctx: AppContext, id: string): Promise<Template> {
+  const row = await ctx.db.query.selectFrom('templates').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('template', id);
+  return { ...summaryOf(row), data: JSON.parse(row.data) as unknown };
+}
+
+export async function deleteTemplate(ctx: AppContext, id: string, actor: Actor): Promise<{ deleted: string }> {
+  await ctx.db.transaction(async (trx) => {
+    const removed = await trx.deleteFrom('templates').where('id', '=', id).executeTakeFirst();
+    if (Number(removed.numDeletedRows) === 0) throw notFound('template', id);
+    await appendAudit(trx, { actor: actor.id, action: 'template.delete', resource: id, outcome: 'success' });
+  });
+  return { deleted: id };
+}
+
+export interface ApplyResult {
+  /** The template applied. */
+  applied: string;
+  project: string;
+  kind: string;
+  rules: number;
+  contracts: number;
+}
+
+/**
+ * Applies a template to a project: its rules are imported as accepted rules of the project,
+ * its contracts stored as the project's specs (a new version when the name exists).
+ */
+export async function applyTemplate(ctx: AppContext, id: string, project: string, actor: Actor): Promise<ApplyResult> {
+  if (!project.trim() || project.includes('/')) throw badRequest(`project "${project}" must be non-empty and must not contain /`);
+  const template = await getTemplate(ctx, id);
+  const parts = partsOf(template.kind, template.data);
+  const now = new Date().toISOString();
+  const rules: Rule[] = parts.rules.map((input) =>
+    normalizeRule({ ...input, project, status: 'accepted' }, { project, source: 'external', created_at: now }),
+  );
+  // Rules first, in one transaction with the apply's audit entry; each contract is then a spec
+  // write of its own (the spec registry owns that transaction). Everything was checked above,
+  // so a contract write can only fail for reasons outside the template.
+  await ctx.db.transaction(async (trx) => {
+    if (rules.length > 0) await upsertRulesIn(trx, rules);
+    const detail = `project ${project}: ${rules.length} rules, ${Object.keys(parts.contracts).length} contracts`;
+    await appendAudit(trx, { actor: actor.id, action: 'template.apply', resource: id, detail, outcome: 'success' });
+  });
+  for (const [name, doc] of Object.entries(parts.contracts)) {
+    await putSpec(ctx, { project, name, data: Buffer.from(JSON.stringify(doc, null, 2)) }, actor);
+  }
+  return { applied: id, project, kind: template.kind, rules: rules.length, contracts: Object.keys(parts.contracts).length };
+}
