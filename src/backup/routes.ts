@@ -1,4 +1,58 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { exportLines } from './export.js';
+import { importStream } from './import.js';
 
-/** HTTP routes of the backup domain. */
-export default async function backupRoutes(_app: FastifyInstance): Promise<void> {}
+/**
+ * Export and import of the whole database as JSON lines: backups, and the way to move a server
+ * from SQLite to PostgreSQL (export from one, import into the other).
+ */
+export default async function backupRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+
+  // An import can be far larger than the JSON body limit and is read line by line as it
+  // arrives, so in this plugin's scope every body is handed over as the raw stream.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.get('/api/export', {
+    schema: {
+      summary: 'Export every table as JSON lines (header, one line per row, end line)',
+      tags: ['backup'],
+      produces: ['application/x-ndjson'],
+    },
+  }, async (_request, reply) => {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    reply
+      .type('application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="koor-export-${stamp}.jsonl"`);
+    return Readable.from(exportLines(ctx));
+  });
+
+  app.post<{ Querystring: { merge?: string } }>('/api/import', {
+    config: { auditAction: 'backup.import' },
+    schema: {
+      summary: 'Import an export stream (into an empty server, or merging with ?merge=1)',
+      tags: ['backup'],
+      consumes: ['application/x-ndjson', 'text/plain'],
+      querystring: {
+        type: 'object',
+        properties: {
+          merge: { type: 'string', enum: ['1', '0', 'true', 'false'], description: 'With 1/true: skip rows whose primary key exists instead of refusing a non-empty server' },
+        },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: { imported: { type: 'object', additionalProperties: { type: 'integer' } }, total: { type: 'integer' } },
+          required: ['imported', 'total'],
+        },
+        400: { $ref: 'KoorError#' },
+        409: { $ref: 'KoorError#' },
+      },
+    },
+  }, async (request) => {
+    const body = request.body instanceof Readable ? request.body : Readable.from([]);
+    return importStream(ctx, body, { merge: request.query.merge === '1' || request.query.merge === 'true', actor: request.actor });
+  });
+}

@@ -1,3 +1,5 @@
+const HOUR_MS = 3_600_000;
+
 /** Which plane a call came through; the token tax compares the two. */
 export type CallPlane = 'rest' | 'mcp';
 
@@ -17,13 +19,24 @@ export class CallCounters {
     if (instanceId) this.addAgentMetric(instanceId, plane === 'rest' ? 'rest_calls' : 'mcp_calls');
   }
 
-  addAgentMetric(instanceId: string, name: string, by = 1, at = new Date()): void {
-    const period = at.toISOString().slice(0, 13);
+  addAgentMetric(instanceId: string, name: string, by = 1, at?: Date): void {
+    const period = this.periodOf(at ? at.getTime() : Date.now());
     let periods = this.pending.get(instanceId);
     if (!periods) this.pending.set(instanceId, (periods = new Map()));
     let metrics = periods.get(period);
     if (!metrics) periods.set(period, (metrics = new Map()));
     metrics.set(name, (metrics.get(name) ?? 0) + by);
+  }
+
+  // Formatting a date costs microseconds on this path (every call of an agent); the current
+  // hour's name is kept and only recomputed when the clock leaves that hour.
+  private hour = { start: 0, end: 0, period: '' };
+
+  private periodOf(ms: number): string {
+    if (ms >= this.hour.start && ms < this.hour.end) return this.hour.period;
+    const start = ms - (((ms % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    this.hour = { start, end: start + HOUR_MS, period: new Date(start).toISOString().slice(0, 13) };
+    return this.hour.period;
   }
 
   /** Hands over everything counted since the last drain and starts afresh. */

@@ -1,0 +1,66 @@
+import type { Executor } from '../db/engine.js';
+import './tables.js';
+
+export interface AuditRecord {
+  id: number;
+  timestamp: string;
+  actor: string;
+  action: string;
+  resource: string;
+  detail: string;
+  outcome: string;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  /** Inclusive bounds, stored ISO form (see parseTimeBound). */
+  from?: string;
+  to?: string;
+  limit: number;
+}
+
+export interface AuditSummary {
+  total_entries: number;
+  action_counts: Record<string, number>;
+  outcome_counts: Record<string, number>;
+  unique_actors: number;
+  unique_resources: number;
+}
+
+/** The entries matching `filter`, newest first. */
+export async function queryAudit(db: Executor, filter: AuditFilter): Promise<AuditRecord[]> {
+  let query = db.selectFrom('audit_log').selectAll();
+  if (filter.actor) query = query.where('actor', '=', filter.actor);
+  if (filter.action) query = query.where('action', '=', filter.action);
+  if (filter.from) query = query.where('timestamp', '>=', filter.from);
+  if (filter.to) query = query.where('timestamp', '<=', filter.to);
+  const rows = await query.orderBy('timestamp', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+  return rows.map((row) => ({ ...row, id: Number(row.id) }));
+}
+
+/** Counts over the entries in the time range (the whole log without bounds). */
+export async function summarizeAudit(db: Executor, range: { from?: string; to?: string }): Promise<AuditSummary> {
+  let base = db.selectFrom('audit_log');
+  if (range.from) base = base.where('timestamp', '>=', range.from);
+  if (range.to) base = base.where('timestamp', '<=', range.to);
+
+  const [totals, actions, outcomes] = await Promise.all([
+    base
+      .select((eb) => [
+        eb.fn.countAll<number>().as('total'),
+        eb.fn.count<number>('actor').distinct().as('actors'),
+        eb.fn.count<number>('resource').distinct().as('resources'),
+      ])
+      .executeTakeFirstOrThrow(),
+    base.select((eb) => ['action', eb.fn.countAll<number>().as('n')]).groupBy('action').orderBy('action').execute(),
+    base.select((eb) => ['outcome', eb.fn.countAll<number>().as('n')]).groupBy('outcome').orderBy('outcome').execute(),
+  ]);
+  return {
+    total_entries: Number(totals.total),
+    action_counts: Object.fromEntries(actions.map((row) => [row.action, Number(row.n)])),
+    outcome_counts: Object.fromEntries(outcomes.map((row) => [row.outcome, Number(row.n)])),
+    unique_actors: Number(totals.actors),
+    unique_resources: Number(totals.resources),
+  };
+}

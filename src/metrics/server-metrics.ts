@@ -1,0 +1,59 @@
+import type { AppContext } from '../server/context.js';
+import type { CallCounters } from './counters.js';
+import { listInstances } from '../instances/instances.js';
+import { lastEventId } from '../events/history.js';
+import { countState } from '../state/state.js';
+
+/**
+ * The token-tax model. An MCP tool call puts its answer into the model's context; a REST/CLI
+ * call does not. We estimate an MCP data call at ~500 tokens (a 2 KB answer plus the call
+ * itself) and count every REST call as one such call the agent did not have to make.
+ */
+export const TOKENS_PER_MCP_CALL = 500;
+
+export interface TokenTax {
+  mcp_calls: number;
+  rest_calls: number;
+  total_calls: number;
+  mcp_estimated_tokens: number;
+  rest_tokens_saved: number;
+  /** Share of the estimated tokens that REST kept out of context, in percent (one decimal). */
+  savings_percent: number;
+}
+
+export interface ServerMetrics {
+  uptime: number;
+  state_keys: number;
+  instances: number;
+  last_event_id: number;
+  api_bind: string;
+  dashboard_bind: string;
+  token_tax: TokenTax;
+}
+
+export function tokenTax(counters: CallCounters): TokenTax {
+  const mcpTokens = counters.mcp * TOKENS_PER_MCP_CALL;
+  const saved = counters.rest * TOKENS_PER_MCP_CALL;
+  const spentOrSaved = mcpTokens + saved;
+  return {
+    mcp_calls: counters.mcp,
+    rest_calls: counters.rest,
+    total_calls: counters.mcp + counters.rest,
+    mcp_estimated_tokens: mcpTokens,
+    rest_tokens_saved: saved,
+    savings_percent: spentOrSaved === 0 ? 0 : Math.round((saved / spentOrSaved) * 1000) / 10,
+  };
+}
+
+export async function serverMetrics(ctx: AppContext): Promise<ServerMetrics> {
+  const [stateKeys, instances, lastId] = await Promise.all([countState(ctx), listInstances(ctx), lastEventId(ctx)]);
+  return {
+    uptime: Math.floor((Date.now() - ctx.startedAt) / 1000),
+    state_keys: stateKeys,
+    instances: instances.length,
+    last_event_id: lastId,
+    api_bind: ctx.config.bind,
+    dashboard_bind: ctx.config.dashboardBind,
+    token_tax: tokenTax(ctx.counters),
+  };
+}

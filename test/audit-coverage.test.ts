@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { startTestApp } from './support/app.js';
+import { routeAuditCatalog } from '../src/audit/hooks.js';
+
+interface Call {
+  method: 'POST' | 'PUT' | 'DELETE';
+  url: string;
+  /** The route template the call exercises. */
+  route: string;
+  action: string;
+  payload?: unknown;
+  contentType?: string;
+}
+
+// POST routes that only read (they check content against rules or a contract, or call the
+// agent's own service to check it); they change nothing in Koor, so there is nothing to audit.
+const READ_ONLY_POSTS = new Set([
+  'POST /api/validate/:project',
+  'POST /api/contracts/:project/:name/validate',
+  'POST /api/contracts/:project/:name/test',
+]);
+
+const contract = {
+  kind: 'contract',
+  version: '1',
+  endpoints: { 'GET /api/ping': { response: { ok: { type: 'boolean', required: true } } } },
+};
+
+/** One concrete call per mutating route, in an order where each finds what it needs. */
+function calls(worker: string, exportBody: () => string): Call[] {
+  return [
+    { method: 'POST', url: `/api/instances/${worker}/heartbeat`, route: '/api/instances/:id/heartbeat', action: 'instance.heartbeat' },
+    { method: 'POST', url: `/api/instances/${worker}/activate`, route: '/api/instances/:id/activate', action: 'instance.activate' },
+    { method: 'POST', url: `/api/instances/${worker}/capabilities`, route: '/api/instances/:id/capabilities', action: 'instance.capabilities', payload: { capabilities: ['go'] } },
+    { method: 'PUT', url: '/api/state/app/cfg', route: '/api/state/*', action: 'state.put', payload: '{"v":1}', contentType: 'application/json' },
+    { method: 'PUT', url: '/api/state/app/cfg', route: '/api/state/*', action: 'state.put', payload: '{"v":2}', contentType: 'application/json' },
+    { method: 'POST', url: '/api/state/app/cfg?rollback=1', route: '/api/state/*', action: 'state.rollback' },
+    { method: 'DELETE', url: '/api/state/app/cfg', route: '/api/state/*', action: 'state.delete' },
+    { method: 'PUT', url: '/api/specs/shop/api', route: '/api/specs/:project/:name', action: 'spec.put', payload: JSON.stringify(contract), contentType: 'application/json' },
+    { method: 'PUT', url: '/api/specs/shop/old', route: '/api/specs/:project/:name', action: 'spec.put', payload: '{"a":1}', contentType: 'application/json' },
+    { method: 'DELETE', url: '/api/specs/shop/old', route: '/api/specs/:project/:name', action: 'spec.delete' },
+    { method: 'POST', url: '/api/events/publish', route: '/api/events/publish', action: 'event.publish', payload: { topic: 'build.done', data: {} } },
+    { method: 'POST', url: '/api/webhooks', route: '/api/webhooks', action: 'webhook.create', payload: { id: 'hook', url: 'http://127.0.0.1:9/x', patterns: ['never.*'] } },
+    { method: 'POST', url: '/api/webhooks/hook/test', route: '/api/webhooks/:id/test', action: 'webhook.test' },
+    { method: 'DELETE', url: '/api/webhooks/hook', route: '/api/webhooks/:id', action: 'webhook.delete' },
+    { method: 'PUT', url: '/api/validate/shop/rules', route: '/api/validate/:project/rules', action: 'rules.put', payload: [{ rule_id: 'no-todo', pattern: 'TODO', message: 'no TODOs' }] },
+    { method: 'POST', url: '/api/rules/propose', route: '/api/rules/propose', action: 'rule.propose', payload: { project: 'shop', rule_id: 'r1', pattern: 'console\\.log', message: 'no logs' } },
+    { method: 'POST', url: '/api/rules/shop/r1/accept', route: '/api/rules/:project/:rule_id/accept', action: 'rule.accept' },
+    { method: 'POST', url: '/api/rules/propose', route: '/api/rules/propose', action: 'rule.propose', payload: { project: 'shop', rule_id: 'r2', pattern: 'eval\\(', message: 'no eval' } },
+    { method: 'POST', url: '/api/rules/shop/r2/reject', route: '/api/rules/:project/:rule_id/reject', action: 'rule.reject' },
+    { method: 'POST', url: '/api/rules/import?project=shop', route: '/api/rules/import', action: 'rules.import', payload: [{ rule_id: 'r3', pattern: 'debugger', message: 'no debugger' }] },
+    { method: 'POST', url: '/api/templates', route: '/api/templates', action: 'template.create', payload: { id: 'tpl', name: 'Basics', kind: 'rules', data: [{ rule_id: 't1', pattern: 'FIXME', message: 'fix it' }] } },
+    { method: 'POST', url: '/api/templates/tpl/apply', route: '/api/templates/:id/apply', action: 'template.apply', payload: { project: 'blog' } },
+    { method: 'DELETE', url: '/api/templates/tpl', route: '/api/templates/:id', action: 'template.delete' },
+    { method: 'POST', url: '/api/llm/usage', route: '/api/llm/usage', action: 'llm.usage', payload: { provider: 'p', model: 'm' } },
+    { method: 'POST', url: '/api/metrics/reset', route: '/api/metrics/reset', action: 'metrics.reset' },
+    { method: 'POST', url: '/api/liveness/check', route: '/api/liveness/check', action: 'liveness.check' },
+    { method: 'POST', url: '/api/compliance/run', route: '/api/compliance/run', action: 'compliance.run' },
+    { method: 'POST', url: '/api/import?merge=1', route: '/api/import', action: 'backup.import', get payload() { return exportBody(); }, contentType: 'application/x-ndjson' },
+    { method: 'DELETE', url: `/api/instances/${worker}`, route: '/api/instances/:id', action: 'instance.deregister' },
+  ];
+}
+
+async function newEntries(app: FastifyInstance, afterId: number) {
+  const entries = (await app.inject({ method: 'GET', url: '/api/audit?limit=1000' })).json() as { id: number; actor: string; action: string; outcome: string }[];
+  return entries.filter((e) => e.id > afterId);
+}
+
+test('every mutating route leaves exactly one audit entry with its action and the calling instance', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const agent = (await app.inject({ method: 'POST', url: '/api/instances/register', payload: { name: 'auditor' } })).json() as { id: string; token: string };
+  const register = await app.inject({ method: 'POST', url: '/api/instances/register', payload: { name: 'worker' }, headers: { 'x-koor-instance-token': agent.token } });
+  assert.equal(register.statusCode, 200);
+  const worker = register.json().id as string;
+  let lastId = 0;
+  const [registered] = await newEntries(app, lastId);
+  assert.deepEqual([registered!.action, registered!.actor], ['instance.register', agent.id]);
+  lastId = Math.max(...(await newEntries(app, 0)).map((e) => e.id));
+
+  let dump = '';
+  const exercised = new Set<string>(['POST /api/instances/register']);
+  // Every call is checked; the problems are listed together so one report shows them all.
+  const problems: string[] = [];
+  for (const call of calls(worker, () => dump)) {
+    if (call.route === '/api/import') dump = (await app.inject({ method: 'GET', url: '/api/export' })).body;
+    const headers: Record<string, string> = { 'x-koor-instance-token': agent.token };
+    if (call.contentType) headers['content-type'] = call.contentType;
+    const res = await app.inject({ method: call.method, url: call.url, payload: call.payload as string, headers });
+    const entries = await newEntries(app, lastId);
+    exercised.add(`${call.method} ${call.route}`);
+    if (entries.length > 0) lastId = Math.max(...entries.map((e) => e.id));
+    const label = `${call.method} ${call.url} (${res.statusCode})`;
+    if (entries.length !== 1) {
+      problems.push(`${label}: ${entries.length} entries: ${entries.map((e) => `${e.action}/${e.outcome}`).join(', ')}`);
+      continue;
+    }
+    const [entry] = entries;
+    if (entry!.action !== call.action) problems.push(`${label}: action ${entry!.action}, expected ${call.action}`);
+    if (entry!.actor !== agent.id) problems.push(`${label}: actor ${entry!.actor}, expected the calling instance`);
+    // Calls to outside services may fail (nothing listens on port 9); the entry says so.
+    if (entry!.outcome !== 'success' && call.action !== 'webhook.test') {
+      problems.push(`${label}: outcome ${entry!.outcome}: ${res.body.slice(0, 200)}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+
+  // A failed mutation: one error entry.
+  const failed = await app.inject({ method: 'PUT', url: '/api/state/app/cfg', payload: '', headers: { 'x-koor-instance-token': agent.token, 'content-type': 'text/plain' } });
+  assert.equal(failed.statusCode, 400);
+  const [error] = await newEntries(app, lastId);
+  assert.deepEqual([error!.action, error!.actor, error!.outcome], ['state.put', agent.id, 'error']);
+
+  // Every mutating route declares an action, and this test exercises each one.
+  const mutating = routeAuditCatalog(app).filter((r) => ['POST', 'PUT', 'DELETE', 'PATCH'].includes(r.method) && r.url.startsWith('/api/'));
+  const undeclared = mutating.filter((r) => !r.auditAction && !READ_ONLY_POSTS.has(`${r.method} ${r.url}`));
+  assert.deepEqual(undeclared, [], 'mutating routes without config.auditAction');
+  const untested = mutating.filter((r) => r.auditAction && !exercised.has(`${r.method} ${r.url}`)).map((r) => `${r.method} ${r.url}`);
+  assert.deepEqual(untested, [], 'audited routes this test does not call yet');
+});
