@@ -1,0 +1,149 @@
+import * as p from '@clack/prompts';
+import { WizardError } from './errors.js';
+import { agentNameProblem, projectNameProblem, stackNameProblem } from './names.js';
+import { PRESETS, PRESET_IDS } from './presets.js';
+import { DEFAULT_SERVER, normalizeServer } from './options.js';
+import { detectProject, type ExistingProject } from './project.js';
+import type { AgentSpec } from './instructions.js';
+import type { PlannedFile } from './plan.js';
+
+/** The interactive side: one clack prompt per answer the flags did not give. */
+
+const OTHER_STACK = '__other__';
+
+async function answer<T>(prompt: Promise<T>): Promise<Exclude<T, symbol>> {
+  const value = await prompt;
+  if (p.isCancel(value)) {
+    p.cancel('Nothing was written.');
+    throw new WizardError('cancelled, nothing was written', 130);
+  }
+  return value as Exclude<T, symbol>;
+}
+
+function problemOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+export async function askMode(): Promise<'new' | 'add'> {
+  return answer(
+    p.select<'new' | 'add'>({
+      message: 'What do you want to do?',
+      options: [
+        { value: 'new', label: 'Create a new project', hint: 'controller and agents' },
+        { value: 'add', label: 'Add an agent to an existing project' },
+      ],
+    }),
+  );
+}
+
+export async function askProject(): Promise<string> {
+  return answer(p.text({ message: 'Project name', placeholder: 'my-app', validate: (v) => projectNameProblem(v ?? '') }));
+}
+
+export async function askServer(): Promise<string> {
+  const value = await answer(
+    p.text({
+      message: 'Koor server URL',
+      placeholder: DEFAULT_SERVER,
+      defaultValue: DEFAULT_SERVER,
+      validate: (v) => (v ? problemOf(() => normalizeServer(v)) : undefined),
+    }),
+  );
+  return normalizeServer(value || DEFAULT_SERVER);
+}
+
+export async function askToken(): Promise<string | undefined> {
+  const value = await answer(
+    p.password({
+      message: 'Server auth token (leave empty if the server has none)',
+      validate: (v) => (v && !/^[\x21-\x7e]+$/.test(v) ? 'printable characters only, no spaces' : undefined),
+    }),
+  );
+  return value || undefined;
+}
+
+export async function askParentDir(cwd: string): Promise<string> {
+  const value = await answer(p.text({ message: 'Parent folder of the project', placeholder: cwd, defaultValue: cwd }));
+  return value || cwd;
+}
+
+export async function askProjectDir(cwd: string, project?: string): Promise<ExistingProject> {
+  const value = await answer(
+    p.text({
+      message: 'Project folder (the one holding controller/)',
+      placeholder: cwd,
+      defaultValue: cwd,
+      validate: (v) => problemOf(() => detectProject(v || cwd, project)),
+    }),
+  );
+  return detectProject(value || cwd, project);
+}
+
+async function askStack(agent: string): Promise<string> {
+  const stack = await answer(
+    p.select<string>({
+      message: `Stack of ${agent}`,
+      options: [
+        ...PRESET_IDS.map((id) => ({ value: id, label: id, hint: PRESETS[id].label })),
+        { value: OTHER_STACK, label: 'other', hint: 'generic commands, your stack name' },
+      ],
+    }),
+  );
+  if (stack !== OTHER_STACK) return stack;
+  const other = await answer(p.text({ message: 'Stack name', placeholder: 'vue', validate: (v) => stackNameProblem(v ?? '') }));
+  return other.toLowerCase();
+}
+
+/** One agent after another until the user says there are no more. */
+export async function askAgents(taken: string[] = []): Promise<AgentSpec[]> {
+  const agents: AgentSpec[] = [];
+  for (;;) {
+    const used = [...taken, ...agents.map((a) => a.name)].map((n) => n.toLowerCase());
+    const name = await answer(
+      p.text({
+        message: `Name of agent ${agents.length + 1}`,
+        placeholder: agents.length === 0 ? 'frontend' : 'backend',
+        validate: (v) => agentNameProblem(v ?? '') ?? (used.includes((v ?? '').toLowerCase()) ? `agent "${v}" already exists` : undefined),
+      }),
+    );
+    agents.push({ name, stack: await askStack(name) });
+    const more = await answer(p.confirm({ message: 'Add another agent?', initialValue: false }));
+    if (!more) return agents;
+  }
+}
+
+export async function confirmWrite(summary: string, count: number): Promise<boolean> {
+  p.note(summary, 'Plan');
+  return answer(p.confirm({ message: `Write ${count} files?`, initialValue: true }));
+}
+
+/** Which existing files to overwrite: none, all, or the ones the user picks one by one. */
+export async function askOverwrite(existing: PlannedFile[], show: (path: string) => string): Promise<Set<string>> {
+  const choice = await answer(
+    p.select<'keep' | 'overwrite' | 'each'>({
+      message: `${existing.length} file(s) already exist. What should happen to them?`,
+      options: [
+        { value: 'keep', label: 'Keep them all', hint: 'only missing files are written' },
+        { value: 'overwrite', label: 'Overwrite them all' },
+        { value: 'each', label: 'Ask for each file' },
+      ],
+    }),
+  );
+  if (choice === 'keep') return new Set();
+  if (choice === 'overwrite') return new Set(existing.map((f) => f.path));
+  const chosen = new Set<string>();
+  for (const file of existing) {
+    if (await answer(p.confirm({ message: `Overwrite ${show(file.path)}?`, initialValue: false }))) chosen.add(file.path);
+  }
+  return chosen;
+}
+
+export const intro = (text: string) => p.intro(text);
+export const outro = (text: string) => p.outro(text);
+export const logInfo = (text: string) => p.log.info(text);
+export const logWarn = (text: string) => p.log.warn(text);
