@@ -1,0 +1,103 @@
+// koor-cli start-up: `koor-cli state get KEY` as a whole process against a running server, next
+// to `node -e ''` (bare Node start-up) measured in the same run. Target (issue 7): at most 1.3×.
+//
+// Hyperfine-style: 3 warm-up runs of each, then RUNS interleaved pairs (baseline, CLI,
+// baseline, …) so that load from other processes shifts both alike; figures are medians.
+// The CLI measured is the shipped bin, dist/src/bin/koor-cli.cjs (written by
+// scripts/bundle-cli.mjs during the build; the unbundled tsc output if that is missing);
+// KOOR_BENCH_CLI=path measures another build.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildApp } from '../src/server/app.js';
+
+type Report = (line: string) => void;
+
+const WARMUP = 3;
+const RUNS = Number(process.env.KOOR_BENCH_CLI_RUNS ?? 21);
+const TARGET = 1.3;
+const KEY = 'bench/agent-plan';
+
+function cliPath(): string {
+  if (process.env.KOOR_BENCH_CLI) return process.env.KOOR_BENCH_CLI;
+  // From dist/bench/ the bins are in ../src/bin; from the TypeScript sources, the built ones.
+  const bin = new URL(import.meta.url.endsWith('.ts') ? '../dist/src/bin/' : '../src/bin/', import.meta.url);
+  const bundle = fileURLToPath(new URL('koor-cli.cjs', bin));
+  return existsSync(bundle) ? bundle : fileURLToPath(new URL('koor-cli.js', bin));
+}
+
+/** Runs one process to completion and returns its wall time in ms. */
+function timeProcess(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code === 0) resolve(ms);
+      else reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export async function run(report: Report): Promise<void> {
+  const cli = cliPath();
+  if (!existsSync(cli)) {
+    report(`SKIP: ${cli} not found (run npm run build)`);
+    return;
+  }
+  const bundled = !readFileSync(cli, 'utf8').includes('../cli/main.js');
+  report(`cli: ${cli} (${bundled ? 'bundled' : 'not bundled: tsc output'})`);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-cli-'));
+  const cwd = mkdtempSync(join(tmpdir(), 'koor-bench-cli-cwd-'));
+  const app = await buildApp({ dataDir, dashboardBind: '', logLevel: 'silent' });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const plan = JSON.stringify({ owner: 'backend', phase: 'build', tasks: Array.from({ length: 20 }, (_, i) => ({ id: i, done: i % 2 === 0 })) });
+    const put = await app.inject({ method: 'PUT', url: `/api/state/${KEY}`, payload: plan, headers: { 'content-type': 'application/json' } });
+    if (put.statusCode !== 200) throw new Error(`could not store the bench key: ${put.statusCode} ${put.body}`);
+
+    // The bin keeps V8's code cache under XDG_CACHE_HOME; the warm-up runs fill it, as an
+    // agent's first run would.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, XDG_CACHE_HOME: cwd, KOOR_SERVER: url };
+    const baseline = ['-e', ''];
+    const getKey = [cli, 'state', 'get', KEY];
+    const ifChanged = [cli, 'state', 'get', KEY, '--if-changed'];
+
+    for (let i = 0; i < WARMUP; i++) {
+      await timeProcess(baseline, env, cwd);
+      await timeProcess(getKey, env, cwd);
+      await timeProcess(ifChanged, env, cwd);
+    }
+    const times = { baseline: [] as number[], get: [] as number[], ifChanged: [] as number[] };
+    for (let i = 0; i < RUNS; i++) {
+      times.baseline.push(await timeProcess(baseline, env, cwd));
+      times.get.push(await timeProcess(getKey, env, cwd));
+      times.ifChanged.push(await timeProcess(ifChanged, env, cwd));
+    }
+    const base = median(times.baseline);
+    const get = median(times.get);
+    const cached = median(times.ifChanged);
+    const ratio = get / base;
+    report(`node -e ''                         median ${base.toFixed(1)} ms  (${RUNS} runs)`);
+    report(`koor-cli state get KEY             median ${get.toFixed(1)} ms  = ${ratio.toFixed(2)}× node  ${ratio <= TARGET ? 'PASS' : 'MISS'} (target ≤ ${TARGET}×)`);
+    report(`koor-cli state get KEY --if-changed median ${cached.toFixed(1)} ms  = ${(cached / base).toFixed(2)}× node  (304: unchanged)`);
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}

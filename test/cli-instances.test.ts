@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startListeningApp } from './support/app.js';
+import { CliWorkspace } from './support/cli.js';
+
+test('koor-cli register saves the identity; later commands act as that instance', async (t) => {
+  const server = await startListeningApp({ authToken: 'admin-token' });
+  t.after(server.close);
+  const agent = new CliWorkspace(server.url);
+  t.after(() => agent.remove());
+
+  // Registering needs the server token.
+  assert.equal((await agent.run(['register', 'backend'])).code, 5);
+  const registered = await agent.json(
+    ['register', 'backend', '--workspace', 'repo-api', '--intent', 'orders API', '--stack', 'go-api', '--capabilities', 'api, db', '--base-url', 'http://127.0.0.1:1'],
+    { env: { KOOR_TOKEN: 'admin-token' } },
+  );
+  assert.equal(registered.name, 'backend');
+  assert.deepEqual(registered.capabilities, ['api', 'db']);
+  assert.equal(typeof registered.token, 'string');
+  const settings = JSON.parse(readFileSync(join(agent.cwd, 'settings.json'), 'utf8'));
+  assert.deepEqual(settings, { instance_id: registered.id, instance_token: registered.token });
+
+  // From now on the saved instance token is the credential, and the instance is the actor.
+  const published = await agent.json(['events', 'publish', 'agent.note']);
+  assert.equal(published.source, registered.id);
+  assert.deepEqual(await agent.json(['heartbeat']), { id: registered.id, status: 'ok' });
+  assert.deepEqual(await agent.json(['activate']), { id: registered.id, status: 'active' });
+
+  const admin = new CliWorkspace(server.url, { KOOR_TOKEN: 'admin-token' });
+  t.after(() => admin.remove());
+  await admin.json(['register', 'frontend', '--stack', 'react']);
+  const all = await admin.json(['instances', 'list']);
+  assert.deepEqual(all.map((i: { name: string }) => i.name).sort(), ['backend', 'frontend']);
+  assert.ok(all.every((i: { token?: string }) => i.token === undefined));
+  const filtered = await admin.json(['instances', 'list', '--stack', 'go-api', '--capability', 'db', '--status', 'active']);
+  assert.deepEqual(filtered.map((i: { name: string }) => i.name), ['backend']);
+  const one = await admin.json(['instances', 'get', registered.id]);
+  assert.equal(one.workspace, 'repo-api');
+  assert.deepEqual(await admin.json(['instances', 'stale']), []);
+  assert.equal((await admin.run(['instances', 'get', 'no-such-instance'])).code, 3);
+  assert.equal((await admin.run(['heartbeat', 'no-such-instance'])).code, 3);
+  const noId = await new CliWorkspace(server.url, { KOOR_TOKEN: 'admin-token' }).run(['heartbeat']);
+  assert.equal(noId.code, 2);
+  assert.match(noId.stderr, /register/);
+
+  const audit = await admin.json(['audit', '--action', 'event.publish']);
+  assert.ok(audit.some((entry: { actor: string }) => entry.actor === registered.id));
+
+  // Deregistering forgets the identity locally and the old token stops working at once.
+  assert.deepEqual(await agent.json(['deregister']), { deleted: registered.id });
+  assert.deepEqual(JSON.parse(readFileSync(join(agent.cwd, 'settings.json'), 'utf8')), {});
+  const oldToken = await agent.run(['state', 'list'], { env: { KOOR_TOKEN: registered.token } });
+  assert.equal(oldToken.code, 5);
+});
