@@ -18,8 +18,6 @@ export interface Db {
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** SQLite's native handle, for checks such as `PRAGMA integrity_check`; undefined on PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
-  /** PostgreSQL only: the schema this database lives in, when not the default. */
-  pgSchema?: string;
   close(): Promise<void>;
 }
 
@@ -27,8 +25,6 @@ export interface OpenOptions {
   /** `postgres://…` selects PostgreSQL; otherwise SQLite at `{dataDir}/data.db` (or `:memory:`). */
   database?: string;
   dataDir?: string;
-  /** PostgreSQL only: the schema to create and use (tests isolate themselves this way). */
-  pgSchema?: string;
 }
 
 // node-postgres returns BIGINT as a string to avoid precision loss; our ids and counters stay
@@ -79,15 +75,12 @@ function openSqlite(file: string): Db {
   };
 }
 
-function openPostgres(url: string, schema?: string): Db {
-  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid PostgreSQL schema name "${schema}"`);
-  // The search path is set at connection start-up, so no query can run before it applies.
-  const pool = new pg.Pool({ connectionString: url, max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+function openPostgres(url: string): Db {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
   const query = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     engine: 'postgres',
     query,
-    pgSchema: schema,
     transaction: (work) => query.transaction().execute(work),
     close: async () => {
       await query.destroy();
@@ -99,8 +92,7 @@ function openPostgres(url: string, schema?: string): Db {
 export async function openDatabase(options: OpenOptions): Promise<Db> {
   let db: Db;
   if (options.database && /^postgres(ql)?:\/\//.test(options.database)) {
-    if (options.pgSchema) await createPgSchema(options.database, options.pgSchema);
-    db = openPostgres(options.database, options.pgSchema);
+    db = openPostgres(options.database);
   } else {
     const dataDir = options.dataDir ?? '.';
     let file = ':memory:';
@@ -117,24 +109,4 @@ export async function openDatabase(options: OpenOptions): Promise<Db> {
     throw err;
   }
   return db;
-}
-
-async function createPgSchema(url: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-  } finally {
-    await client.end();
-  }
-}
-
-export async function dropPgSchema(url: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
 }

@@ -18,13 +18,7 @@ export class MigrationError extends Error {}
 
 /** Applies every pending migration in name order; any failure stops start-up with its reason. */
 export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({
-    db: db.query,
-    provider: new ListedMigrations(db),
-    // Kysely looks for its bookkeeping tables in every schema unless told which one; with
-    // several schemas in one database (tests, or teams sharing a server) it must be ours.
-    ...(db.pgSchema ? { migrationTableSchema: db.pgSchema } : {}),
-  });
+  const migrator = new Migrator({ db: db.query, provider: new ListedMigrations(db) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

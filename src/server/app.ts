@@ -48,8 +48,6 @@ function frameworkErrorMessage(err: { code?: string; message: string }): string 
 export interface BuildOptions {
   /** Use this database instead of opening the configured one (the app will not close it). */
   db?: Db;
-  /** PostgreSQL schema to isolate this app in (tests). */
-  pgSchema?: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -79,7 +77,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 
-  const db = options.db ?? (await openDatabase({ database: config.database, dataDir: config.dataDir, pgSchema: options.pgSchema }));
+  const db = options.db ?? (await openDatabase({ database: config.database, dataDir: config.dataDir }));
   const ctx: AppContext = {
     config,
     db,

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/server/app.js';
 import type { Config } from '../../src/server/config.js';
-import { dropPgSchema } from '../../src/db/engine.js';
+import { createTestDatabase } from './postgres.js';
 
 export type TestEngine = 'sqlite' | 'postgres';
 
@@ -22,30 +21,27 @@ export interface TestApp {
 }
 
 /**
- * A fresh app with its own empty database: a temp directory for SQLite, a new schema for
- * PostgreSQL. Logging is off unless KOOR_TEST_LOG is set.
+ * A fresh app with its own empty database: a temp directory for SQLite, a new database on
+ * the PostgreSQL server. Logging is off unless KOOR_TEST_LOG is set.
  */
 export async function startTestApp(config: Partial<Config> = {}, engine: TestEngine = 'sqlite'): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'koor-test-'));
   const pgUrl = process.env.KOOR_TEST_POSTGRES_URL;
-  const pgSchema = engine === 'postgres' ? `koor_test_${randomBytes(6).toString('hex')}` : undefined;
   if (engine === 'postgres' && !pgUrl) throw new Error('KOOR_TEST_POSTGRES_URL is not set');
-  const app = await buildApp(
-    {
-      dataDir,
-      dashboardBind: '',
-      logLevel: (process.env.KOOR_TEST_LOG as Config['logLevel']) ?? 'silent',
-      ...(engine === 'postgres' ? { database: pgUrl! } : {}),
-      ...config,
-    },
-    { pgSchema },
-  );
+  const pgDatabase = engine === 'postgres' ? await createTestDatabase(pgUrl!) : undefined;
+  const app = await buildApp({
+    dataDir,
+    dashboardBind: '',
+    logLevel: (process.env.KOOR_TEST_LOG as Config['logLevel']) ?? 'silent',
+    ...(pgDatabase ? { database: pgDatabase.url } : {}),
+    ...config,
+  });
   return {
     app,
     dataDir,
     async close() {
       await app.close();
-      if (pgSchema) await dropPgSchema(pgUrl!, pgSchema);
+      await pgDatabase?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
