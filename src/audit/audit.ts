@@ -1,15 +1,10 @@
+import type { Selectable } from 'kysely';
 import type { Executor } from '../db/engine.js';
+import type { AuditRow } from './tables.js';
 import './tables.js';
 
-export interface AuditRecord {
-  id: number;
-  timestamp: string;
-  actor: string;
-  action: string;
-  resource: string;
-  detail: string;
-  outcome: string;
-}
+/** An audit entry as the API returns it: the stored row as is. */
+export type AuditRecord = Selectable<AuditRow>;
 
 export interface AuditFilter {
   actor?: string;

@@ -2,10 +2,9 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ADMIN, ANONYMOUS, type Actor, type AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../server/context.js';
 import { HttpError } from '../server/errors.js';
-import { secretsEqual } from '../server/auth.js';
-import { resolveInstanceToken } from '../instances/identity.js';
+import { identifyCaller } from '../server/auth.js';
 import { eventJson } from './hub.js';
 import { EventStream, type StreamSink } from './stream.js';
 import { parseSubscription } from './subscription.js';
@@ -15,23 +14,16 @@ const PING_INTERVAL_MS = 30_000;
 const CLOSE_GRACE_MS = 1_000;
 
 /**
- * Who is asking to upgrade, by the same rules as every other request (see server/auth.ts):
- * the server token or a live instance's token, as the bearer header or `?token=` (browsers
- * cannot set headers on a WebSocket). Null when auth is on and neither is given.
+ * Who is asking to upgrade, by the same rules as every other request (`identifyCaller`): the
+ * bearer header or `?token=` (browsers cannot set headers on a WebSocket), and the instance
+ * token header. Null when auth is on and no valid token is given.
  */
-async function upgradeActor(ctx: AppContext, request: IncomingMessage, url: URL): Promise<Actor | null> {
-  const serverToken = ctx.config.authToken;
+function upgradeActor(ctx: AppContext, request: IncomingMessage, url: URL): Promise<Actor | null> {
   const header = request.headers.authorization;
   const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : (url.searchParams.get('token') ?? undefined);
   const instanceHeader = request.headers['x-koor-instance-token'];
   const instanceToken = typeof instanceHeader === 'string' && instanceHeader !== '' ? instanceHeader : undefined;
-  const isServerToken = serverToken !== '' && bearer !== undefined && secretsEqual(bearer, serverToken);
-
-  const candidate = instanceToken ?? (isServerToken ? undefined : bearer);
-  const instanceId = candidate ? await resolveInstanceToken(ctx, candidate) : null;
-  if (instanceId) return { id: instanceId, instanceId };
-  if (isServerToken) return ADMIN;
-  return serverToken === '' ? ANONYMOUS : null;
+  return identifyCaller(ctx, { bearer, instanceToken });
 }
 
 /** Answers an upgrade request with a plain HTTP error in the usual `{error, code}` shape. */

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ADMIN, ANONYMOUS, type Actor } from './context.js';
+import { ADMIN, ANONYMOUS, type Actor, type AppContext } from './context.js';
 import { unauthorized } from './errors.js';
 import { resolveInstanceToken } from '../instances/identity.js';
 
@@ -28,31 +28,39 @@ function instanceTokenHeader(request: FastifyRequest): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** What a caller presented: a bearer token (header or `?token=`) and/or an instance token header. */
+export interface Credentials {
+  bearer?: string;
+  instanceToken?: string;
+}
+
 /**
- * Decides who is calling. With a server token configured, a request must carry it or a live
- * instance's token; without one (local mode) everything passes and instance tokens only name
- * the caller. `/health` is always open.
+ * Decides who is calling from the credentials it presented, by one rule for every entry point
+ * (HTTP routes here, the WebSocket upgrade in the events domain): an instance token names that
+ * instance; the server token names the admin. With a server token configured, a caller with
+ * neither is refused (null); without one (local mode) everyone passes, as `anonymous` unless
+ * an instance token names them.
  */
+export async function identifyCaller(ctx: AppContext, { bearer, instanceToken }: Credentials): Promise<Actor | null> {
+  const serverToken = ctx.config.authToken;
+  const isServerToken = serverToken !== '' && bearer !== undefined && secretsEqual(bearer, serverToken);
+  const candidate = instanceToken ?? (isServerToken ? undefined : bearer);
+  const instanceId = candidate ? await resolveInstanceToken(ctx, candidate) : null;
+  if (instanceId) return { id: instanceId, instanceId };
+  if (isServerToken) return ADMIN;
+  return serverToken === '' ? ANONYMOUS : null;
+}
+
+/** Every request except `/health` is identified (and, with auth on, refused without a valid token). */
 async function authPlugin(app: FastifyInstance): Promise<void> {
   app.decorateRequest('actor', null as unknown as Actor);
-  const serverToken = app.koor.config.authToken;
 
   app.addHook('onRequest', async (request) => {
     request.actor = ANONYMOUS;
     if (request.url === '/health' || request.url.startsWith('/health?')) return;
-
-    const bearer = bearerToken(request);
-    const instanceToken = instanceTokenHeader(request);
-    const isServerToken = serverToken !== '' && bearer !== undefined && secretsEqual(bearer, serverToken);
-
-    let instanceId: string | null = null;
-    const candidate = instanceToken ?? (isServerToken ? undefined : bearer);
-    if (candidate) instanceId = await resolveInstanceToken(app.koor, candidate);
-
-    if (instanceId) request.actor = { id: instanceId, instanceId };
-    else if (isServerToken) request.actor = ADMIN;
-
-    if (serverToken !== '' && !isServerToken && !instanceId) throw unauthorized();
+    const actor = await identifyCaller(app.koor, { bearer: bearerToken(request), instanceToken: instanceTokenHeader(request) });
+    if (!actor) throw unauthorized();
+    request.actor = actor;
   });
 }
 
