@@ -154,7 +154,7 @@ interface LatencyRun {
   clientCpu: number;
 }
 
-async function publishReceiveLatency(url: string, pid: number, subscribers: number, rate: number): Promise<LatencyRun> {
+export async function publishReceiveLatency(url: string, pid: number, subscribers: number, rate: number): Promise<LatencyRun> {
   const rssIdle = rssMegabytes(pid);
   const sentAt: number[] = [];
   const samples: number[] = [];
@@ -198,6 +198,7 @@ async function publishReceiveLatency(url: string, pid: number, subscribers: numb
   const start = performance.now();
   let published = 0;
   let firstMeasured = -1;
+  let rssReadAt = 0;
   let cpuStart = { server: cpuSeconds(pid), client: process.cpuUsage(), at: performance.now() };
   while (performance.now() - start < warmupMs + LATENCY_S * 1000) {
     const elapsed = performance.now() - start;
@@ -213,9 +214,12 @@ async function publishReceiveLatency(url: string, pid: number, subscribers: numb
       inFlight.add(p);
       void p.then(() => inFlight.delete(p));
     }
-    const rss = rssMegabytes(pid);
-    if (rss !== null && (rssPeak === null || rss > rssPeak)) rssPeak = rss;
-    await sleep(10);
+    if (performance.now() - rssReadAt >= 10) {
+      rssReadAt = performance.now();
+      const rss = rssMegabytes(pid);
+      if (rss !== null && (rssPeak === null || rss > rssPeak)) rssPeak = rss;
+    }
+    await sleep(1);
   }
   measureTo = published;
   const wall = (performance.now() - cpuStart.at) / 1000;

@@ -127,6 +127,41 @@ for (const engine of testEngines()) {
     assert.equal(subscriber.frames.length, received.length, 'no dropped notice');
   });
 
+  test(`state writes and publishes racing each other reach a subscriber once each, in id order, on ${engine}`, async (t) => {
+    const { url, close } = await startListeningApp({ eventHistory: 100_000 }, engine);
+    t.after(close);
+    const subscriber = await Subscriber.open(subscribeUrl(url, ''));
+    t.after(() => subscriber.close());
+    const put = (key: string, headers: Record<string, string> = {}) =>
+      fetch(`${url}/api/state/${key}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ key }) });
+
+    // State writes (some refused by a failed precondition) and plain publishes, all at once.
+    const writes = Array.from({ length: 30 }, (_, i) => put(`race/${i % 5}`));
+    const refused = Array.from({ length: 10 }, (_, i) => put(`race/${i % 5}`, { 'if-match': '999' }));
+    const publishes = Array.from({ length: 30 }, (_, i) => publish(url, 'race.tick', { i }));
+    const statuses = await Promise.all([...writes, ...refused].map(async (r) => (await r).status));
+    await Promise.all(publishes);
+    assert.deepEqual(statuses.filter((s) => s === 200).length, 30);
+    assert.deepEqual(statuses.filter((s) => s === 412).length, 10);
+    const last = await publish(url, 'race.done');
+    await subscriber.until((frames) => frames.some((f) => f.id === last.id));
+
+    const received = subscriber.events;
+    const ids = received.map((e) => e.id!);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ids arrive in increasing order');
+    assert.equal(new Set(ids).size, ids.length, 'no event arrives twice');
+    const changed = received.filter((e) => e.topic === 'state.changed');
+    assert.equal(changed.length, 30, 'one state.changed per accepted write, none for a refused one');
+    assert.equal(received.filter((e) => e.topic === 'race.tick').length, 30);
+    // Each key's versions are announced in the order they were given.
+    for (let k = 0; k < 5; k++) {
+      const versions = changed.map((e) => e.data as { key: string; version: number }).filter((d) => d.key === `race/${k}`).map((d) => d.version);
+      assert.deepEqual(versions, [1, 2, 3, 4, 5, 6]);
+    }
+    const history = await fetch(`${url}/api/events/history?after=0&last=1000`);
+    assert.deepEqual(((await history.json()) as Frame[]).map((e) => e.id), ids, 'what was streamed is what was stored');
+  });
+
   test(`Server-Sent Events replay after Last-Event-ID and then stream live on ${engine}`, async (t) => {
     const { url, close } = await startListeningApp({}, engine);
     t.after(close);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
+import { startCheckpointer } from './checkpointer.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -25,6 +26,8 @@ export interface OpenOptions {
   /** `postgres://…` selects PostgreSQL; otherwise SQLite at `{dataDir}/data.db` (or `:memory:`). */
   database?: string;
   dataDir?: string;
+  /** Told about trouble that does not stop the database (e.g. the checkpoint worker failing). */
+  warn?: (message: string, err: Error) => void;
 }
 
 // node-postgres returns BIGINT as a string to avoid precision loss; our ids and counters stay
@@ -56,13 +59,14 @@ function withStatementCache(native: SqliteDatabase.Database): SqliteDialectDatab
   };
 }
 
-function openSqlite(file: string): Db {
+function openSqlite(file: string, warn: OpenOptions['warn']): Db {
   const native = new SqliteDatabase(file);
   native.pragma('journal_mode = WAL');
   // NORMAL in WAL mode survives a killed process; only a power loss can undo the last commits.
   native.pragma('synchronous = NORMAL');
   native.pragma('busy_timeout = 5000');
   native.pragma('foreign_keys = ON');
+  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(native, file, (err) => warn?.('SQLite checkpoint worker failed; checkpointing on the main connection', err));
   const query = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
   return {
     engine: 'sqlite',
@@ -70,6 +74,7 @@ function openSqlite(file: string): Db {
     sqlite: native,
     transaction: (work) => query.transaction().execute(work),
     close: async () => {
+      await checkpointer?.stop();
       await query.destroy();
     },
   };
@@ -100,7 +105,7 @@ export async function openDatabase(options: OpenOptions): Promise<Db> {
       mkdirSync(dataDir, { recursive: true });
       file = join(dataDir, 'data.db');
     }
-    db = openSqlite(file);
+    db = openSqlite(file, options.warn);
   }
   try {
     await migrateToLatest(db);

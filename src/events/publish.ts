@@ -1,5 +1,7 @@
 import type { Actor, AppContext } from '../server/context.js';
+import { sql, type Transaction } from 'kysely';
 import type { Executor } from '../db/engine.js';
+import type { Database } from '../db/schema.js';
 import { appendAudit } from '../audit/append.js';
 import type { EventHub, KoorEvent } from './hub.js';
 import './tables.js';
@@ -19,35 +21,51 @@ export interface PublishOptions {
   actor?: Actor;
 }
 
-interface Waiting {
+/** An event ready to be stored: its data already turned into JSON text. */
+interface PendingEvent {
   topic: string;
   json: string;
   data: unknown;
   source: string;
   actor?: Actor;
-  resolve(event: KoorEvent): void;
-  reject(err: unknown): void;
 }
 
-/** Most events stored in one transaction. */
+/** One unit of work for the writer's next transaction. */
+interface Job {
+  /** Runs inside the batch's transaction; returns the events to store in that same transaction. */
+  work(trx: Transaction<Database>): Promise<PendingEvent[]>;
+  /** Called once the transaction has committed, with the stored events, before they are emitted. */
+  done(events: KoorEvent[]): void;
+  fail(err: unknown): void;
+}
+
+/** Most jobs run in one transaction. */
 const MAX_BATCH = 256;
 
 /**
- * The one place an app's events are stored and emitted, in order. Publishes that arrive while
- * a write is in progress wait and are then stored together in one transaction (one commit
- * instead of many), so the bus keeps up under many concurrent publishers. Emitting from a
- * single loop is also what gives listeners events in strictly increasing id order, each only
- * once committed — which replaying subscribers rely on to switch to live without a gap.
+ * The one place an app's events are stored and emitted, in order. Jobs that arrive while a
+ * transaction is in progress wait and then run together in one transaction (one commit
+ * instead of many), so the bus keeps up under many concurrent publishers. A job is either a
+ * plain publish or a change that announces itself (a state write and its `state.changed`), so
+ * a change and its event commit together or not at all.
+ *
+ * Emitting from this single loop, right after each commit, is also what gives listeners events
+ * in strictly increasing id order, each only once committed — which replaying subscribers rely
+ * on to switch to live without a gap.
+ *
+ * A job's work may run twice: when a batch fails, its jobs are retried one per transaction so
+ * that one bad job does not fail its neighbours. Work must therefore only touch the database;
+ * anything else belongs in `done`.
  */
 class EventWriter {
-  private readonly waiting: Waiting[] = [];
+  private readonly waiting: Job[] = [];
   private writing = false;
   private scheduled = false;
 
   constructor(private readonly ctx: AppContext) {}
 
-  add(entry: Waiting): void {
-    this.waiting.push(entry);
+  add(job: Job): void {
+    this.waiting.push(job);
     if (this.writing || this.scheduled) return;
     // Start after the current I/O phase, so that every request that arrived with this one
     // joins its transaction (SQLite writes never yield to I/O, so nothing else would).
@@ -64,28 +82,30 @@ class EventWriter {
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, MAX_BATCH);
-        let events: KoorEvent[];
+        let stored: KoorEvent[][];
         try {
-          events = await this.store(batch);
+          stored = await this.run(batch);
         } catch (err) {
           if (batch.length === 1) {
-            batch[0]!.reject(err);
+            batch[0]!.fail(err);
             continue;
           }
-          // One bad event must not fail its neighbours: store them one by one instead.
+          // One bad job must not fail its neighbours: run them one by one instead.
           this.waiting.unshift(...batch.slice(1));
           batch.splice(1);
           try {
-            events = await this.store(batch);
+            stored = await this.run(batch);
           } catch (single) {
-            batch[0]!.reject(single);
+            batch[0]!.fail(single);
             continue;
           }
         }
-        for (const [i, event] of events.entries()) {
-          this.ctx.stats.eventsPublished++;
-          this.ctx.hub.emit(event);
-          batch[i]!.resolve(event);
+        for (const [i, events] of stored.entries()) {
+          batch[i]!.done(events);
+          for (const event of events) {
+            this.ctx.stats.eventsPublished++;
+            this.ctx.hub.emit(event);
+          }
         }
       }
     } finally {
@@ -93,24 +113,25 @@ class EventWriter {
     }
   }
 
-  private async store(batch: Waiting[]): Promise<KoorEvent[]> {
-    if (batch.length === 1 && !batch[0]!.actor) return [await this.insert(this.ctx.db.query, batch[0]!)];
+  private run(batch: Job[]): Promise<KoorEvent[][]> {
     return this.ctx.db.transaction(async (trx) => {
-      const events: KoorEvent[] = [];
-      for (const entry of batch) events.push(await this.insert(trx, entry));
-      return events;
+      const stored: KoorEvent[][] = [];
+      for (const job of batch) {
+        const events: KoorEvent[] = [];
+        for (const pending of await job.work(trx)) events.push(await this.insert(trx, pending));
+        stored.push(events);
+      }
+      return stored;
     });
   }
 
-  private async insert(executor: Executor, entry: Waiting): Promise<KoorEvent> {
+  private async insert(executor: Executor, entry: PendingEvent): Promise<KoorEvent> {
     // Taken here, in storing order, so that timestamps never go backwards as ids go up.
     const createdAt = new Date().toISOString();
-    const row = await executor
-      .insertInto('events')
-      .values({ topic: entry.topic, data: entry.json, source: entry.source, created_at: createdAt })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(row.id);
+    // SQL text, not the query builder: building the insert costs more than storing it.
+    const { rows } = await sql<{ id: number }>`insert into events (topic, data, source, created_at)
+      values (${entry.topic}, ${entry.json}, ${entry.source}, ${createdAt}) returning id`.execute(executor);
+    const id = Number(rows[0]!.id);
     if (entry.actor) {
       await appendAudit(executor, { actor: entry.actor.id, action: 'event.publish', resource: entry.topic, detail: `event ${id}`, outcome: 'success' });
     }
@@ -120,17 +141,56 @@ class EventWriter {
 
 const writers = new WeakMap<EventHub, EventWriter>();
 
-/**
- * Stores an event and hands it to live listeners. Domains call this after their own
- * transaction has committed, so no event ever describes a write that was rolled back.
- * The topic is not checked here; the publish route checks topics from users.
- */
-export async function publishEvent(ctx: AppContext, input: NewEvent, options: PublishOptions = {}): Promise<KoorEvent> {
-  const data = input.data ?? null;
-  const json = JSON.stringify(data);
+function writerOf(ctx: AppContext): EventWriter {
   let writer = writers.get(ctx.hub);
   if (!writer) writers.set(ctx.hub, (writer = new EventWriter(ctx)));
+  return writer;
+}
+
+function pending(input: NewEvent, actor?: Actor): PendingEvent {
+  const data = input.data ?? null;
+  return { topic: input.topic, json: JSON.stringify(data), data, source: input.source ?? '', actor };
+}
+
+/**
+ * Stores an event and hands it to live listeners. Domains call this after their own
+ * transaction has committed, so no event ever describes a write that was rolled back (or use
+ * `commitWithEvents` to store the change and its event together).
+ * The topic is not checked here; the publish route checks topics from users.
+ */
+export function publishEvent(ctx: AppContext, input: NewEvent, options: PublishOptions = {}): Promise<KoorEvent> {
+  const event = pending(input, options.actor);
   return new Promise((resolve, reject) => {
-    writer.add({ topic: input.topic, json, data, source: input.source ?? '', actor: options.actor, resolve, reject });
+    writerOf(ctx).add({ work: async () => [event], done: (events) => resolve(events[0]!), fail: reject });
+  });
+}
+
+/** What a change run by `commitWithEvents` hands back: its result and the events announcing it. */
+export interface Announced<T> {
+  value: T;
+  events: NewEvent[];
+}
+
+/**
+ * Runs a change in the event writer's next transaction and stores the events it announces in
+ * that same transaction: the change and its events commit together, or neither does. Resolves
+ * with the change's value once committed, before its events reach live listeners.
+ *
+ * `change` may run more than once (see EventWriter) and must only touch the database through
+ * `trx`. To refuse without failing the transaction (a precondition that does not hold), return
+ * the refusal as the value with no events, and throw it after this resolves.
+ */
+export function commitWithEvents<T>(ctx: AppContext, change: (trx: Transaction<Database>) => Promise<Announced<T>>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let value: T;
+    writerOf(ctx).add({
+      async work(trx) {
+        const announced = await change(trx);
+        value = announced.value;
+        return announced.events.map((event) => pending(event));
+      },
+      done: () => resolve(value),
+      fail: reject,
+    });
   });
 }

@@ -77,7 +77,11 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
 
-  const db = options.db ?? (await openDatabase({ database: config.database, dataDir: config.dataDir }));
+  const db = options.db ?? (await openDatabase({
+    database: config.database,
+    dataDir: config.dataDir,
+    warn: (message, err) => app.log.warn({ err }, message),
+  }));
   const ctx: AppContext = {
     config,
     db,

@@ -140,15 +140,15 @@ export async function putSpec(ctx: AppContext, input: SpecWrite, actor: Actor, p
   checkContract(data);
   const key = specKey(project, name);
   const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
-  const result = await store(ctx).write({
+  const result = await store(ctx).write(ctx, {
     key,
     data,
     contentType,
     actor,
     precondition,
     audit: { action: 'spec.put', resource: key, detail: `${data.length} bytes ${contentType}` },
+    announce: ({ version }) => ({ topic: 'spec.changed', data: { project, name, version }, source: actor.id }),
   });
-  await announce(ctx, 'spec.changed', { project, name, version: result.version }, actor);
   return { project, name, version: result.version, hash: result.hash, content_type: contentType, updated_at: result.updated_at };
 }
 

@@ -1,6 +1,6 @@
 import type { Actor, AppContext } from '../server/context.js';
 import { badRequest, notFound } from '../server/errors.js';
-import { publishEvent } from '../events/publish.js';
+import { publishEvent, type NewEvent } from '../events/publish.js';
 import { diffJson, type JsonDifference } from './json-diff.js';
 import { NO_PRECONDITION, type Precondition } from './preconditions.js';
 import { versionedStore, type KeySummary, type StoredValue, type VersionSummary, type WriteResult } from './versioned-store.js';
@@ -29,6 +29,11 @@ async function announce(ctx: AppContext, topic: string, data: unknown, actor: Ac
   } catch (err) {
     ctx.log.error({ err, topic }, 'could not publish event for a committed change');
   }
+}
+
+/** The `state.changed` event of a new version. */
+function changed(result: WriteResult, actor: Actor): NewEvent {
+  return { topic: 'state.changed', data: { key: result.key, version: result.version }, source: actor.id };
 }
 
 /** The key's current value, or null when it does not exist. */
@@ -60,16 +65,15 @@ export async function putState(ctx: AppContext, input: StateWrite, actor: Actor,
   checkStateKey(input.key);
   if (input.data.length === 0) throw badRequest(`empty body: a value for state key "${input.key}" needs at least one byte`);
   const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
-  const result = await store(ctx).write({
+  return store(ctx).write(ctx, {
     key: input.key,
     data: input.data,
     contentType,
     actor,
     precondition,
     audit: { action: 'state.put', resource: input.key, detail: `${input.data.length} bytes ${contentType}` },
+    announce: (result) => changed(result, actor),
   });
-  await announce(ctx, 'state.changed', { key: result.key, version: result.version }, actor);
-  return result;
 }
 
 /** Deletes a key (its history stays readable) and announces `state.deleted`. */
@@ -89,15 +93,15 @@ export async function rollbackState(
   precondition: Precondition = NO_PRECONDITION,
 ): Promise<WriteResult & { rolled_back: number }> {
   const old = await stateAtVersion(ctx, key, version);
-  const result = await store(ctx).write({
+  const result = await store(ctx).write(ctx, {
     key,
     data: old.data,
     contentType: old.content_type,
     actor,
     precondition,
     audit: { action: 'state.rollback', resource: key, detail: `restored version ${version}` },
+    announce: (written) => changed(written, actor),
   });
-  await announce(ctx, 'state.changed', { key, version: result.version }, actor);
   return { ...result, rolled_back: version };
 }
 

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type SqliteDatabase from 'better-sqlite3';
 import type { Db, Executor } from '../db/engine.js';
-import type { Actor } from '../server/context.js';
+import type { Actor, AppContext } from '../server/context.js';
 import { appendAudit } from '../audit/append.js';
+import { commitWithEvents, type NewEvent } from '../events/publish.js';
 import { HttpError, notFound, preconditionFailed } from '../server/errors.js';
 import { ValueCache, type CachedValue } from './cache.js';
 import { etagOf, type Precondition } from './preconditions.js';
@@ -58,6 +59,8 @@ export interface WriteInput {
   actor: Actor;
   precondition: Precondition;
   audit: AuditNote;
+  /** The event announcing the new version, stored in the same transaction. */
+  announce: (result: WriteResult) => NewEvent;
 }
 
 export interface RemoveInput {
@@ -68,15 +71,6 @@ export interface RemoveInput {
 }
 
 export type Space = 'state' | 'spec';
-
-interface QueuedWrite {
-  input: WriteInput;
-  resolve(result: WriteResult): void;
-  reject(error: unknown): void;
-}
-
-/** At most this many writes share one SQLite transaction, so a long queue still commits often. */
-const MAX_BATCH = 64;
 
 /** Bytes of current values kept in memory per key space (SQLite only). */
 const CACHE_BYTES = 64 * 1024 * 1024;
@@ -95,9 +89,10 @@ type ValuesTable = 'state_versions';
  *
  * Atomicity of conditional writes comes from the database, not from this process: the write
  * bumps the key's row with one statement whose WHERE clause is the precondition, so on
- * PostgreSQL concurrent writers serialize on that row lock and re-check the condition, and on
- * SQLite the single connection runs one transaction at a time (and writes are applied one
- * after another inside it, see `enqueue`).
+ * PostgreSQL concurrent writers (also in other server processes) serialize on that row lock
+ * and re-check the condition, and on SQLite the single connection runs one transaction at a
+ * time. Writes run in the event writer's batches (`commitWithEvents`), one after another
+ * inside each transaction, each with its event.
  */
 export class VersionedStore {
   private readonly keys: KeysTable;
@@ -106,9 +101,6 @@ export class VersionedStore {
   private readonly cache: ValueCache | undefined;
   /** SQLite only: the write statements, prepared once (see NativeWrites). */
   private readonly native: NativeWrites | undefined;
-  /** SQLite only: writes waiting for the next group commit. */
-  private readonly queue: QueuedWrite[] = [];
-  private flushing = false;
 
   constructor(
     private readonly db: Db,
@@ -198,74 +190,35 @@ export class VersionedStore {
 
   /**
    * Writes a new version if the precondition holds; throws 412 (with the current version and
-   * ETag) when it does not. The audit entry commits with the write, and the answer comes only
-   * after the commit.
+   * ETag) when it does not. The audit entry and the announcing event commit with the write,
+   * and the answer comes only after the commit.
+   *
+   * Concurrent writers share transactions (group commit): a burst of writes pays for one
+   * commit instead of one each. Each write still sees the writes before it, so versions and
+   * preconditions are checked in order; a failed precondition refuses only its own write.
    */
-  async write(input: WriteInput): Promise<WriteResult> {
-    if (this.native) return new Promise((resolve, reject) => this.enqueue({ input, resolve, reject }));
-    const { key, data, contentType, actor, precondition } = input;
-    const hash = sha256Hex(data);
-    const updatedAt = new Date().toISOString();
-    const version = await this.db.transaction(async (trx) => {
-      const bumped = await this.bumpVersion(trx, key, precondition, { hash, content_type: contentType, updated_at: updatedAt });
-      if (bumped === undefined) throw await this.preconditionError(trx, key, precondition);
-      await trx
-        .insertInto(this.values)
-        .values({ key, version: bumped, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id })
-        .execute();
-      await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
-      return bumped;
+  async write(ctx: AppContext, input: WriteInput): Promise<WriteResult> {
+    const outcome = await commitWithEvents(ctx, async (trx) => {
+      const result = await this.apply(trx, input);
+      return { value: result, events: result instanceof HttpError ? [] : [input.announce(result)] };
     });
-    return { key, version, hash, content_type: contentType, updated_at: updatedAt };
+    if (outcome instanceof HttpError) throw outcome;
+    const { key, version, hash, content_type, updated_at } = outcome;
+    this.cache?.offer(key, toCached({ key, version, data: input.data, hash, content_type, updated_at, etag: etagOf(hash) }));
+    return outcome;
   }
 
-  /**
-   * SQLite group commit: writes that arrive while a transaction is busy wait in a queue and
-   * are then applied one after another in ONE transaction, so a burst of concurrent writers
-   * pays for one commit instead of one each. Each write still sees the result of the writes
-   * before it (versions and preconditions are checked in order), and every writer is answered
-   * only after the transaction holding its write has committed. An unexpected failure rolls
-   * back the whole batch and every writer in it gets the error; none is acknowledged.
-   */
-  private enqueue(job: QueuedWrite): void {
-    this.queue.push(job);
-    if (this.flushing) return;
-    this.flushing = true;
-    // Let the writes that arrive in the same turn of the event loop join the first batch.
-    setImmediate(() => void this.flushQueue());
-  }
-
-  private async flushQueue(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      const outcomes: Array<WriteResult | HttpError> = [];
-      try {
-        await this.db.transaction(async (trx) => {
-          for (const { input } of batch) outcomes.push(await this.applyQueued(trx, input));
-        });
-      } catch (err) {
-        for (const job of batch) job.reject(err);
-        continue;
-      }
-      batch.forEach((job, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome instanceof HttpError) return job.reject(outcome);
-        const { key, version, hash, content_type, updated_at } = outcome;
-        this.cache?.offer(key, toCached({ key, version, data: job.input.data, hash, content_type, updated_at, etag: etagOf(hash) }));
-        job.resolve(outcome);
-      });
-    }
-    this.flushing = false;
-  }
-
-  /** One queued write inside the batch's transaction; a failed precondition is its 412, not the batch's. */
-  private async applyQueued(trx: Executor, input: WriteInput): Promise<WriteResult | HttpError> {
+  /** One write inside a transaction; a failed precondition is returned (as its 412), not thrown. */
+  private async apply(trx: Executor, input: WriteInput): Promise<WriteResult | HttpError> {
     const { key, data, contentType, actor, precondition } = input;
     const hash = sha256Hex(data);
     const updatedAt = new Date().toISOString();
-    const version = this.native!.bumpVersion(key, precondition, { hash, content_type: contentType, updated_at: updatedAt });
+    const current = { hash, content_type: contentType, updated_at: updatedAt };
+    const version = this.native ? this.native.bumpVersion(key, precondition, current) : await this.bumpVersion(trx, key, precondition, current);
     if (version === undefined) return this.preconditionError(trx, key, precondition);
-    this.native!.insertVersion({ key, version, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id });
+    const row = { key, version, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id };
+    if (this.native) this.native.insertVersion(row);
+    else await trx.insertInto(this.values).values(row).execute();
     await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
     return { key, version, hash, content_type: contentType, updated_at: updatedAt };
   }
