@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Executor } from '../db/engine.js';
+import { FixedStatement } from '../db/fixed-statement.js';
 import './tables.js';
 
 export interface AuditEntry {
@@ -15,9 +15,10 @@ export interface AuditEntry {
  * Appends one entry to the audit log. Pass the transaction that makes the change so the change
  * and its entry commit or roll back together. Entries are never updated or deleted.
  */
+const insertEntry = new FixedStatement(
+  'insert into audit_log (timestamp, actor, action, resource, detail, outcome) values (?, ?, ?, ?, ?, ?)',
+);
+
 export async function appendAudit(executor: Executor, entry: AuditEntry): Promise<void> {
-  // Written as SQL text rather than with the query builder: this runs with nearly every write,
-  // and building and compiling the insert cost more than SQLite spends storing it.
-  await sql`insert into audit_log (timestamp, actor, action, resource, detail, outcome)
-    values (${new Date().toISOString()}, ${entry.actor}, ${entry.action}, ${entry.resource}, ${entry.detail ?? ''}, ${entry.outcome})`.execute(executor);
+  await insertEntry.run(executor, [new Date().toISOString(), entry.actor, entry.action, entry.resource, entry.detail ?? '', entry.outcome]);
 }

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDi
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { startCheckpointer } from './checkpointer.js';
+import { registerExecutor } from './fixed-statement.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -68,11 +69,16 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
   native.pragma('foreign_keys = ON');
   const checkpointer = file === ':memory:' ? undefined : startCheckpointer(native, file, (err) => warn?.('SQLite checkpoint worker failed; checkpointing on the main connection', err));
   const query = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
+  registerExecutor(query, 'sqlite');
   return {
     engine: 'sqlite',
     query,
     sqlite: native,
-    transaction: (work) => query.transaction().execute(work),
+    transaction: (work) =>
+      query.transaction().execute((trx) => {
+        registerExecutor(trx, 'sqlite', native);
+        return work(trx);
+      }),
     close: async () => {
       await checkpointer?.stop();
       await query.destroy();
@@ -83,10 +89,15 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
 function openPostgres(url: string): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const query = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  registerExecutor(query, 'postgres');
   return {
     engine: 'postgres',
     query,
-    transaction: (work) => query.transaction().execute(work),
+    transaction: (work) =>
+      query.transaction().execute((trx) => {
+        registerExecutor(trx, 'postgres');
+        return work(trx);
+      }),
     close: async () => {
       await query.destroy();
     },

@@ -1,5 +1,6 @@
 import type { Actor, AppContext } from '../server/context.js';
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
+import { FixedStatement } from '../db/fixed-statement.js';
 import type { Executor } from '../db/engine.js';
 import type { Database } from '../db/schema.js';
 import { appendAudit } from '../audit/append.js';
@@ -38,6 +39,8 @@ interface Job {
   done(events: KoorEvent[]): void;
   fail(err: unknown): void;
 }
+
+const insertEvent = new FixedStatement<{ id: number }>('insert into events (topic, data, source, created_at) values (?, ?, ?, ?) returning id');
 
 /** Most jobs run in one transaction. */
 const MAX_BATCH = 256;
@@ -128,10 +131,8 @@ class EventWriter {
   private async insert(executor: Executor, entry: PendingEvent): Promise<KoorEvent> {
     // Taken here, in storing order, so that timestamps never go backwards as ids go up.
     const createdAt = new Date().toISOString();
-    // SQL text, not the query builder: building the insert costs more than storing it.
-    const { rows } = await sql<{ id: number }>`insert into events (topic, data, source, created_at)
-      values (${entry.topic}, ${entry.json}, ${entry.source}, ${createdAt}) returning id`.execute(executor);
-    const id = Number(rows[0]!.id);
+    const [row] = await insertEvent.run(executor, [entry.topic, entry.json, entry.source, createdAt]);
+    const id = Number(row!.id);
     if (entry.actor) {
       await appendAudit(executor, { actor: entry.actor.id, action: 'event.publish', resource: entry.topic, detail: `event ${id}`, outcome: 'success' });
     }

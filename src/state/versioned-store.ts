@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type SqliteDatabase from 'better-sqlite3';
 import type { Db, Executor } from '../db/engine.js';
+import { FixedStatement } from '../db/fixed-statement.js';
 import type { Actor, AppContext } from '../server/context.js';
 import { appendAudit } from '../audit/append.js';
 import { commitWithEvents, type NewEvent } from '../events/publish.js';
@@ -99,8 +99,7 @@ export class VersionedStore {
   private readonly values: ValuesTable;
   /** Current values; only where this process owns the database file (SQLite). */
   private readonly cache: ValueCache | undefined;
-  /** SQLite only: the write statements, prepared once (see NativeWrites). */
-  private readonly native: NativeWrites | undefined;
+  private readonly writes: WriteStatements;
 
   constructor(
     private readonly db: Db,
@@ -111,7 +110,7 @@ export class VersionedStore {
     this.keys = `${space}_keys` as KeysTable;
     this.values = `${space}_versions` as ValuesTable;
     this.cache = db.engine === 'sqlite' ? new ValueCache(CACHE_BYTES) : undefined;
-    this.native = db.sqlite ? new NativeWrites(db.sqlite, space) : undefined;
+    this.writes = writeStatements(space);
   }
 
   /** The key's current value, or null when it does not exist (never written, or deleted). */
@@ -214,11 +213,10 @@ export class VersionedStore {
     const hash = sha256Hex(data);
     const updatedAt = new Date().toISOString();
     const current = { hash, content_type: contentType, updated_at: updatedAt };
-    const version = this.native ? this.native.bumpVersion(key, precondition, current) : await this.bumpVersion(trx, key, precondition, current);
+    const version = await this.bumpVersion(trx, key, precondition, current);
     if (version === undefined) return this.preconditionError(trx, key, precondition);
     const row = { key, version, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id };
-    if (this.native) this.native.insertVersion(row);
-    else await trx.insertInto(this.values).values(row).execute();
+    await this.writes.insert.run(trx, [key, version, data, hash, contentType, updatedAt, actor.id]);
     await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
     return { key, version, hash, content_type: contentType, updated_at: updatedAt };
   }
@@ -249,8 +247,8 @@ export class VersionedStore {
   }
 
   /**
-   * PostgreSQL: gives the key its next version and the new current metadata, in one statement
-   * whose WHERE clause is the precondition. Returns the new version, or undefined when the precondition
+   * Gives the key its next version and the new current metadata, in one statement whose WHERE
+   * clause is the precondition. Returns the new version, or undefined when the precondition
    * does not hold.
    */
   private async bumpVersion(
@@ -259,29 +257,27 @@ export class VersionedStore {
     precondition: Precondition,
     current: { hash: string; content_type: string; updated_at: string },
   ): Promise<number | undefined> {
-    const next = sql<number>`${sql.ref(`${this.keys}.version`)} + 1`;
-    if (precondition.kind === 'any' || precondition.kind === 'absent') {
-      const row = await trx
-        .insertInto(this.keys)
-        .values({ key, version: 1, live: 1, ...current })
-        .onConflict((conflict) => {
-          const update = conflict.column('key').doUpdateSet({ version: next, live: 1, ...current });
-          // Create-only: a deleted key may be re-created, an existing one may not be replaced.
-          return precondition.kind === 'absent' ? update.where(`${this.keys}.live`, '=', 0) : update;
-        })
-        .returning('version')
-        .executeTakeFirst();
-      return row ? Number(row.version) : undefined;
+    const { hash, content_type, updated_at } = current;
+    const { writes } = this;
+    let rows: Array<{ version: number }>;
+    switch (precondition.kind) {
+      case 'any':
+        rows = await writes.upsert.run(trx, [key, hash, content_type, updated_at]);
+        break;
+      case 'absent':
+        rows = await writes.createOnly.run(trx, [key, hash, content_type, updated_at]);
+        break;
+      case 'exists':
+        rows = await writes.ifExists.run(trx, [hash, content_type, updated_at, key]);
+        break;
+      case 'version':
+        rows = await writes.ifVersion.run(trx, [hash, content_type, updated_at, key, precondition.version]);
+        break;
+      case 'etag':
+        rows = await writes.ifHash.run(trx, [hash, content_type, updated_at, key, precondition.hash]);
+        break;
     }
-    let update = trx
-      .updateTable(this.keys)
-      .set({ version: next, live: 1, ...current })
-      .where('key', '=', key)
-      .where('live', '=', 1);
-    if (precondition.kind === 'version') update = update.where('version', '=', precondition.version);
-    if (precondition.kind === 'etag') update = update.where('hash', '=', precondition.hash);
-    const row = await update.returning('version').executeTakeFirst();
-    return row ? Number(row.version) : undefined;
+    return rows[0] ? Number(rows[0].version) : undefined;
   }
 
   /** The 412 for a precondition that failed, carrying what is current now. */
@@ -300,69 +296,37 @@ export class VersionedStore {
   }
 }
 
+interface WriteStatements {
+  upsert: FixedStatement<{ version: number }>;
+  createOnly: FixedStatement<{ version: number }>;
+  ifExists: FixedStatement<{ version: number }>;
+  ifVersion: FixedStatement<{ version: number }>;
+  ifHash: FixedStatement<{ version: number }>;
+  insert: FixedStatement;
+}
+
 /**
- * The two statements of every write, as prepared SQLite statements: the query builder compiles
- * and prepares each statement on every call, which costs several times what SQLite itself
- * spends on these small writes.
- *
- * They run only inside a transaction opened through the query builder (`db.transaction`):
- * that transaction holds the one SQLite connection, so nothing else runs between these
- * statements and the rest of the transaction (the audit entry), and they commit or roll back
- * together. They must never run outside one.
+ * The statements of every write, as fixed SQL (see FixedStatement): a write runs them hundreds
+ * of times a second, and building them through the query builder each time cost more than
+ * storing the row. The SQL is the same on both engines.
  */
-class NativeWrites {
-  private readonly upsert: SqliteDatabase.Statement;
-  private readonly createOnly: SqliteDatabase.Statement;
-  private readonly ifExists: SqliteDatabase.Statement;
-  private readonly ifVersion: SqliteDatabase.Statement;
-  private readonly ifHash: SqliteDatabase.Statement;
-  private readonly insert: SqliteDatabase.Statement;
-
-  constructor(private readonly native: SqliteDatabase.Database, space: Space) {
-    const keys = `${space}_keys`;
-    const upsert = `INSERT INTO ${keys} (key, version, live, hash, content_type, updated_at) VALUES (?, 1, 1, ?, ?, ?)
-      ON CONFLICT (key) DO UPDATE SET version = ${keys}.version + 1, live = 1,
-        hash = excluded.hash, content_type = excluded.content_type, updated_at = excluded.updated_at`;
-    this.upsert = native.prepare(`${upsert} RETURNING version`);
+function writeStatements(space: Space): WriteStatements {
+  const keys = `${space}_keys`;
+  const upsert = `insert into ${keys} (key, version, live, hash, content_type, updated_at) values (?, 1, 1, ?, ?, ?)
+    on conflict (key) do update set version = ${keys}.version + 1, live = 1,
+      hash = excluded.hash, content_type = excluded.content_type, updated_at = excluded.updated_at`;
+  const update = `update ${keys} set version = version + 1, live = 1, hash = ?, content_type = ?, updated_at = ? where key = ? and live = 1`;
+  return {
+    upsert: new FixedStatement(`${upsert} returning version`),
     // Create-only: a deleted key may be re-created, an existing one may not be replaced.
-    this.createOnly = native.prepare(`${upsert} WHERE ${keys}.live = 0 RETURNING version`);
-    const update = `UPDATE ${keys} SET version = version + 1, live = 1, hash = ?, content_type = ?, updated_at = ? WHERE key = ? AND live = 1`;
-    this.ifExists = native.prepare(`${update} RETURNING version`);
-    this.ifVersion = native.prepare(`${update} AND version = ? RETURNING version`);
-    this.ifHash = native.prepare(`${update} AND hash = ? RETURNING version`);
-    this.insert = native.prepare(
-      `INSERT INTO ${space}_versions (key, version, data, hash, content_type, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-  }
-
-  bumpVersion(key: string, precondition: Precondition, current: { hash: string; content_type: string; updated_at: string }): number | undefined {
-    if (!this.native.inTransaction) throw new Error('NativeWrites used outside a transaction');
-    const { hash, content_type, updated_at } = current;
-    let row: { version: number } | undefined;
-    switch (precondition.kind) {
-      case 'any':
-        row = this.upsert.get(key, hash, content_type, updated_at) as typeof row;
-        break;
-      case 'absent':
-        row = this.createOnly.get(key, hash, content_type, updated_at) as typeof row;
-        break;
-      case 'exists':
-        row = this.ifExists.get(hash, content_type, updated_at, key) as typeof row;
-        break;
-      case 'version':
-        row = this.ifVersion.get(hash, content_type, updated_at, key, precondition.version) as typeof row;
-        break;
-      case 'etag':
-        row = this.ifHash.get(hash, content_type, updated_at, key, precondition.hash) as typeof row;
-        break;
-    }
-    return row ? Number(row.version) : undefined;
-  }
-
-  insertVersion(row: { key: string; version: number; data: Buffer; hash: string; content_type: string; updated_at: string; updated_by: string }): void {
-    if (!this.native.inTransaction) throw new Error('NativeWrites used outside a transaction');
-    this.insert.run(row.key, row.version, row.data, row.hash, row.content_type, row.updated_at, row.updated_by);
-  }
+    createOnly: new FixedStatement(`${upsert} where ${keys}.live = 0 returning version`),
+    ifExists: new FixedStatement(`${update} returning version`),
+    ifVersion: new FixedStatement(`${update} and version = ? returning version`),
+    ifHash: new FixedStatement(`${update} and hash = ? returning version`),
+    insert: new FixedStatement(
+      `insert into ${space}_versions (key, version, data, hash, content_type, updated_at, updated_by) values (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+  };
 }
 
 function toStored(key: string, row: { version: number; data: Buffer; hash: string; content_type: string; updated_at: string }): StoredValue {
