@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { startTestApp, testEngines } from './support/app.js';
+import { startServerProcess } from './support/server-process.js';
+import { createTestDatabase } from './support/postgres.js';
 import { deliveryTiming } from '../src/webhooks/delivery.js';
 
 interface Received {
@@ -253,3 +255,42 @@ test('deliveries pending at shutdown are sent after a restart on the same data',
   assert.equal(delivered.headers['x-koor-delivery'], String(event.id));
   assert.deepEqual(JSON.parse(delivered.body), event);
 });
+
+for (const engine of testEngines()) {
+test(`a webhook delivery is stored with its event: kill -9 right after the publish is acknowledged loses none, on ${engine}`, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'koor-webhooks-kill-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const database = engine === 'postgres' ? await createTestDatabase(process.env.KOOR_TEST_POSTGRES_URL!) : undefined;
+  if (database) t.after(() => database.drop());
+  const engineArgs = database ? ['--database', database.url] : [];
+  // The receiver hangs, so nothing gets delivered before the kill.
+  const receiver = await startReceiver(() => null);
+  t.after(() => receiver.close());
+
+  const first = await startServerProcess(dataDir, engineArgs);
+  const post = (path: string, body: unknown) =>
+    fetch(`${first.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal((await post('/api/webhooks', { id: 'crash', url: receiver.url, patterns: ['crash.*'] })).status, 200);
+  const published = await Promise.all(
+    Array.from({ length: 40 }, async (_, i) => {
+      const response = await post('/api/events/publish', { topic: 'crash.tick', data: { i } });
+      assert.equal(response.status, 200);
+      return ((await response.json()) as { id: number }).id;
+    }),
+  );
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  receiver.answer = () => 200;
+  const second = await startServerProcess(dataDir, engineArgs);
+  t.after(async () => {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+  const delivered = () => new Set(receiver.requests.filter((r) => r.status === 200).map((r) => Number(r.headers['x-koor-delivery'])));
+  // A lost delivery never arrives: wait a bounded time, then compare.
+  const deadline = Date.now() + 20_000;
+  while (!published.every((id) => delivered().has(id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual([...delivered()].sort((a, b) => a - b), [...published].sort((a, b) => a - b));
+});
+}

@@ -61,6 +61,8 @@ const MAX_BATCH = 256;
  * anything else belongs in `done`.
  */
 class EventWriter {
+  /** Run for each event inside the transaction that stores it (see onEventStored). */
+  readonly storeHooks = new Set<StoredEventHook>();
   private readonly waiting: Job[] = [];
   private writing = false;
   private scheduled = false;
@@ -121,7 +123,11 @@ class EventWriter {
       const stored: KoorEvent[][] = [];
       for (const job of batch) {
         const events: KoorEvent[] = [];
-        for (const pending of await job.work(trx)) events.push(await this.insert(trx, pending));
+        for (const pending of await job.work(trx)) {
+          const event = await this.insert(trx, pending);
+          for (const hook of this.storeHooks) await hook(trx, event);
+          events.push(event);
+        }
         stored.push(events);
       }
       return stored;
@@ -164,6 +170,20 @@ export function publishEvent(ctx: AppContext, input: NewEvent, options: PublishO
   return new Promise((resolve, reject) => {
     writerOf(ctx).add({ work: async () => [event], done: (events) => resolve(events[0]!), fail: reject });
   });
+}
+
+/** Work that must commit together with each event (see onEventStored). */
+export type StoredEventHook = (trx: Transaction<Database>, event: KoorEvent) => Promise<void>;
+
+/**
+ * Runs `hook` for every event inside the transaction that stores it, so that what it writes
+ * commits with the event or not at all (the webhooks domain stores its pending deliveries
+ * this way). The hook must only touch the database through `trx`. Returns its removal.
+ */
+export function onEventStored(ctx: AppContext, hook: StoredEventHook): () => void {
+  const writer = writerOf(ctx);
+  writer.storeHooks.add(hook);
+  return () => writer.storeHooks.delete(hook);
 }
 
 /** What a change run by `commitWithEvents` hands back: its result and the events announcing it. */

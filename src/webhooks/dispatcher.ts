@@ -1,7 +1,9 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import type { AppContext } from '../server/context.js';
 import type { Job } from '../server/jobs.js';
 import { eventJson, type KoorEvent } from '../events/hub.js';
-import { publishEvent } from '../events/publish.js';
+import { onEventStored, publishEvent } from '../events/publish.js';
 import type { TopicPattern } from '../events/topics.js';
 import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
 import { loadActiveWebhooks } from './webhooks.js';
@@ -25,8 +27,9 @@ interface PendingHead {
 /**
  * Webhook delivery, in two halves that meet in the `webhook_deliveries` table:
  *
- * - a hub listener stores one pending delivery per matching active webhook as events are
- *   published (it only queues an insert, so publishers never wait on webhooks);
+ * - one pending delivery per matching active webhook is stored in the same transaction as
+ *   its event (onEventStored), so a delivery is never lost between the two; publishers never
+ *   wait on the webhooks themselves;
  * - a worker sends each webhook's oldest pending delivery, one at a time per webhook so a
  *   receiver sees its events in order; a failure is retried with backoff, a success deletes
  *   the row. Rows left pending at shutdown are sent by the next start.
@@ -35,7 +38,6 @@ export class WebhookDispatcher implements Job {
   readonly name = 'webhooks.delivery';
   private hooks: { id: string; patterns: TopicPattern[] }[] = [];
   private unsubscribe: (() => void) | undefined;
-  private storing: Promise<void> = Promise.resolve();
   private readonly sending = new Map<string, Promise<void>>();
   private shutdown = new AbortController();
   private stopped = true;
@@ -55,7 +57,15 @@ export class WebhookDispatcher implements Job {
     if (!this.stopped) return;
     this.stopped = false;
     this.shutdown = new AbortController();
-    this.unsubscribe = this.ctx.hub.subscribe((event) => this.store(event));
+    const stopStoring = onEventStored(this.ctx, (trx, event) => this.store(trx, event));
+    // Once the event is committed (and emitted), its deliveries can be sent.
+    const stopWaking = this.ctx.hub.subscribe((event) => {
+      if (this.targetsOf(event).length > 0) this.wake();
+    });
+    this.unsubscribe = () => {
+      stopStoring();
+      stopWaking();
+    };
     this.wake();
   }
 
@@ -64,7 +74,6 @@ export class WebhookDispatcher implements Job {
     this.unsubscribe?.();
     clearTimeout(this.timer);
     this.timerDue = Infinity;
-    await this.storing;
     const inFlight = Promise.all(this.sending.values());
     const grace = new Promise<void>((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref());
     await Promise.race([inFlight, grace]);
@@ -72,13 +81,13 @@ export class WebhookDispatcher implements Job {
     await inFlight;
   }
 
-  /** Resolves once every delivery queued so far is stored (tests, shutdown). */
-  async flushStores(): Promise<void> {
-    await this.storing;
+  private targetsOf(event: KoorEvent): { id: string; patterns: TopicPattern[] }[] {
+    return this.hooks.filter((hook) => hook.patterns.some((p) => p.matches(event.topic)));
   }
 
-  private store(event: KoorEvent): void {
-    const targets = this.hooks.filter((hook) => hook.patterns.some((p) => p.matches(event.topic)));
+  /** Stores the event's pending deliveries, inside the transaction that stores the event. */
+  private async store(trx: Transaction<Database>, event: KoorEvent): Promise<void> {
+    const targets = this.targetsOf(event);
     if (targets.length === 0) return;
     const body = eventJson(event).toString('utf8');
     const now = new Date().toISOString();
@@ -92,13 +101,7 @@ export class WebhookDispatcher implements Job {
       last_error: '',
       created_at: now,
     }));
-    // Chained so deliveries are stored in event order.
-    this.storing = this.storing
-      .then(() => this.ctx.db.query.insertInto('webhook_deliveries').values(rows).execute())
-      .then(
-        () => this.wake(),
-        (err: unknown) => this.ctx.log.error({ err, event: event.id }, 'cannot store webhook deliveries'),
-      );
+    await trx.insertInto('webhook_deliveries').values(rows).execute();
   }
 
   private wake(): void {
