@@ -34,6 +34,18 @@ test('line numbers stay right across chunk boundaries and for multi-byte text', 
   assert.deepEqual(found.map((v) => ({ line: v.line, match: v.match })), expected);
 });
 
+test('a missing rule finds a pattern that spans the boundary between two scanned chunks', async () => {
+  const missing = (rule_id: string, pattern: string): Rule => ({ ...rule(rule_id, pattern), match_type: 'missing' });
+  // Chunks are 256 K characters, cut after the next newline: this first line fills the first
+  // chunk exactly, so "BEGIN" ends it and "END" starts the second.
+  const first = 'a'.repeat(256 * 1024 - 'BEGIN'.length) + 'BEGIN';
+  const text = `${first}\nEND of the block\n${'filler line\n'.repeat(1000)}`;
+  assert.deepEqual(await scanContent([missing('block', String.raw`BEGIN\nEND`)], text), []);
+  // Still reported when it really is absent.
+  const absent = await scanContent([missing('other', String.raw`BEGIN\nSTART`)], text);
+  assert.deepEqual(absent.map((v) => v.rule_id), ['other']);
+});
+
 for (const engine of testEngines()) {
   test(`a catastrophic pattern on a hostile line returns promptly (${engine})`, { timeout: 60_000 }, async (t) => {
     const { url, close } = await startListeningApp({}, engine);

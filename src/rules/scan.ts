@@ -127,6 +127,7 @@ export async function scanContent(rules: Rule[], content: string): Promise<Viola
 
   const perRule = new Map<Rule, Violation[]>(lineMatchers.map((m) => [m.rule, []]));
   let firstLine = 1;
+  let chunks = 0;
   for (let start = 0; start < text.length || start === 0; ) {
     let end = Math.min(start + CHUNK_CHARS, text.length);
     if (end < text.length) {
@@ -134,6 +135,7 @@ export async function scanContent(rules: Rule[], content: string): Promise<Viola
       end = nl === -1 ? text.length : nl + 1;
     }
     const chunk = text.slice(start, end);
+    chunks++;
     const buf = Buffer.from(chunk, 'utf8');
     for (const m of lineMatchers) scanChunk(m, buf, firstLine, perRule.get(m.rule)!);
     for (const m of missing) {
@@ -145,6 +147,20 @@ export async function scanContent(rules: Rule[], content: string): Promise<Viola
     start = end;
     if (start >= text.length) break;
     await yieldToEventLoop();
+  }
+
+  // A pattern a `missing` rule looks for may span two chunks (`BEGIN\nEND` with the chunk
+  // ending between the lines). One pass over the whole text settles it, only for a rule that
+  // no chunk satisfied, and only when there was more than one chunk.
+  if (chunks > 1) {
+    const unresolved = missing.filter((m) => !m.found);
+    if (unresolved.length > 0) {
+      const whole = Buffer.from(text, 'utf8');
+      for (const m of unresolved) {
+        m.re.lastIndex = 0;
+        m.found = m.re.test(whole);
+      }
+    }
   }
 
   const out: Violation[] = [];
