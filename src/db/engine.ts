@@ -7,6 +7,7 @@ import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { startCheckpointer } from './checkpointer.js';
 import { registerExecutor } from './fixed-statement.js';
+import { WriteGate } from './write-gate.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -67,18 +68,26 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
   native.pragma('synchronous = NORMAL');
   native.pragma('busy_timeout = 5000');
   native.pragma('foreign_keys = ON');
-  const checkpointer = file === ':memory:' ? undefined : startCheckpointer(native, file, (err) => warn?.('SQLite checkpoint worker failed; checkpointing on the main connection', err));
+  const gate = new WriteGate();
+  const checkpointer =
+    file === ':memory:' ? undefined : startCheckpointer(native, file, gate, (err) => warn?.('SQLite checkpoint worker failed; checkpointing on the main connection', err));
   const query = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
   registerExecutor(query, 'sqlite');
   return {
     engine: 'sqlite',
     query,
     sqlite: native,
-    transaction: (work) =>
-      query.transaction().execute((trx) => {
-        registerExecutor(trx, 'sqlite', native);
-        return work(trx);
-      }),
+    transaction: async (work) => {
+      await gate.enter();
+      try {
+        return await query.transaction().execute((trx) => {
+          registerExecutor(trx, 'sqlite', native);
+          return work(trx);
+        });
+      } finally {
+        gate.leave();
+      }
+    },
     close: async () => {
       await checkpointer?.stop();
       await query.destroy();
