@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { AppContext } from '../server/context.js';
 import type { Job } from '../server/jobs.js';
@@ -7,22 +7,15 @@ import { onEventStored, publishEvent } from '../events/publish.js';
 import type { TopicPattern } from '../events/topics.js';
 import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
 import { loadActiveWebhooks } from './webhooks.js';
+import type { WebhookDeliveryRow, WebhookRow } from './tables.js';
 import './tables.js';
 
 /** How long in-flight deliveries may finish when the app closes before they are cut off (and left pending). */
 const STOP_GRACE_MS = 1_000;
 
-interface PendingHead {
-  id: number;
-  webhook_id: string;
-  event_id: number;
-  topic: string;
-  body: string;
-  attempts: number;
-  next_attempt_at: string;
-  url: string;
-  secret: string;
-}
+/** A webhook's oldest pending delivery, with where and how to send it. */
+type PendingHead = Pick<Selectable<WebhookDeliveryRow>, 'id' | 'webhook_id' | 'event_id' | 'topic' | 'body' | 'attempts' | 'next_attempt_at'> &
+  Pick<WebhookRow, 'url' | 'secret'>;
 
 /**
  * Webhook delivery, in two halves that meet in the `webhook_deliveries` table:
@@ -168,7 +161,7 @@ export class WebhookDispatcher implements Job {
       .where('d.id', 'in', (eb) =>
         eb.selectFrom('webhook_deliveries').select((e) => e.fn.min<number>('id').as('first_id')).groupBy('webhook_id'),
       )
-      .execute() as Promise<PendingHead[]>;
+      .execute();
   }
 
   private async attempt(head: PendingHead): Promise<void> {
