@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDi
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { startCheckpointer } from './checkpointer.js';
-import { registerExecutor } from './fixed-statement.js';
+import { forgetTransaction, registerExecutor } from './fixed-statement.js';
 import { WriteGate } from './write-gate.js';
 
 export type EngineName = 'sqlite' | 'postgres';
@@ -79,12 +79,15 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
     sqlite: native,
     transaction: async (work) => {
       await gate.enter();
+      let opened: Transaction<Database> | undefined;
       try {
         return await query.transaction().execute((trx) => {
+          opened = trx;
           registerExecutor(trx, 'sqlite', native);
           return work(trx);
         });
       } finally {
+        if (opened) forgetTransaction(opened);
         gate.leave();
       }
     },

@@ -12,6 +12,14 @@ export function registerExecutor(executor: Executor, engine: EngineName, sqliteI
 }
 
 /**
+ * Called by the engine when a transaction has ended: a stray use of its executor afterwards
+ * must not run straight on the connection, which may by then be inside another transaction.
+ */
+export function forgetTransaction(executor: Executor): void {
+  sqliteTransactions.delete(executor);
+}
+
+/**
  * A statement whose SQL text never changes, only its values, for the inserts that run with
  * nearly every write (audit entries, events). Building and compiling such a statement through
  * the query builder, and passing it through the builder's connection handling, costs several
