@@ -98,8 +98,12 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
   };
 }
 
-function openPostgres(url: string): Db {
+function openPostgres(url: string, warn: OpenOptions['warn']): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection the server ends (a restart, an administrator, a dropped database) is
+  // reported here and replaced on next use; without a listener it would crash the process.
+  // Only the message and code are passed on: the error also carries the client, settings and all.
+  pool.on('error', (err: Error & { code?: string }) => warn?.('PostgreSQL closed an idle connection', Object.assign(new Error(err.message), { code: err.code })));
   const query = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   registerExecutor(query, 'postgres');
   return {
@@ -120,7 +124,7 @@ function openPostgres(url: string): Db {
 export async function openDatabase(options: OpenOptions): Promise<Db> {
   let db: Db;
   if (options.database && /^postgres(ql)?:\/\//.test(options.database)) {
-    db = openPostgres(options.database);
+    db = openPostgres(options.database, options.warn);
   } else {
     const dataDir = options.dataDir ?? '.';
     let file = ':memory:';
