@@ -200,6 +200,9 @@ export interface Announced<T> {
  * `change` may run more than once (see EventWriter) and must only touch the database through
  * `trx`. To refuse without failing the transaction (a precondition that does not hold), return
  * the refusal as the value with no events, and throw it after this resolves.
+ *
+ * Never await it (nor `publishEvent`) inside another `db.transaction`: on SQLite the writer
+ * needs the one connection that transaction holds, and both would wait forever.
  */
 export function commitWithEvents<T>(ctx: AppContext, change: (trx: Transaction<Database>) => Promise<Announced<T>>): Promise<T> {
   return new Promise((resolve, reject) => {
