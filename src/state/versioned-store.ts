@@ -8,43 +8,21 @@ import { commitWithEvents, type NewEvent } from '../events/publish.js';
 import { HttpError, notFound, preconditionFailed } from '../server/errors.js';
 import { ValueCache, type CachedValue } from './cache.js';
 import { etagOf, type Precondition } from './preconditions.js';
+import type { VersionedKeyRow, VersionedValueRow } from './tables.js';
 import './tables.js';
 import '../specs/tables.js';
 
 /** The value of one version of a key. */
-export interface StoredValue {
-  key: string;
-  version: number;
-  data: Buffer;
-  hash: string;
-  content_type: string;
-  updated_at: string;
+export type StoredValue = Omit<VersionedValueRow, 'updated_by'> & {
   /** `"<hash>"`, ready for the ETag header. */
   etag: string;
-}
+};
 
-export interface KeySummary {
-  key: string;
-  version: number;
-  content_type: string;
-  updated_at: string;
-}
+export type KeySummary = Pick<VersionedKeyRow, 'key' | 'version' | 'content_type' | 'updated_at'>;
 
-export interface VersionSummary {
-  version: number;
-  hash: string;
-  content_type: string;
-  updated_at: string;
-  updated_by: string;
-}
+export type VersionSummary = Pick<VersionedValueRow, 'version' | 'hash' | 'content_type' | 'updated_at' | 'updated_by'>;
 
-export interface WriteResult {
-  key: string;
-  version: number;
-  hash: string;
-  content_type: string;
-  updated_at: string;
-}
+export type WriteResult = Pick<VersionedValueRow, 'key' | 'version' | 'hash' | 'content_type' | 'updated_at'>;
 
 export interface AuditNote {
   action: string;
@@ -329,7 +307,7 @@ function writeStatements(space: Space): WriteStatements {
   };
 }
 
-function toStored(key: string, row: { version: number; data: Buffer; hash: string; content_type: string; updated_at: string }): StoredValue {
+function toStored(key: string, row: Omit<StoredValue, 'key' | 'etag'>): StoredValue {
   return {
     key,
     version: Number(row.version),
