@@ -1,7 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from '../server/errors.js';
 import { writePrecondition } from '../state/preconditions.js';
-import { acceptRawBodies, bodyContentType, conditionalHeaders, rawBody, rawValueResponse, sendJson, sendRawValue } from '../state/http.js';
+import {
+  acceptRawBodies,
+  bodyContentType,
+  conditionalHeaders,
+  ifMatchHeader,
+  preconditionFailedResponse,
+  rawBody,
+  rawValueResponse,
+  sendJson,
+  sendRawValue,
+  setWrittenHeaders,
+} from '../state/http.js';
 import { DEFAULT_CONTENT_TYPE, deleteSpec, getSpec, listSpecs, putSpec, specAtVersion, specHistory } from './specs.js';
 
 const projectParams = {
@@ -16,10 +27,7 @@ const specParams = {
   required: ['project', 'name'],
 } as const;
 
-const preconditionFailedResponse = {
-  description: 'If-Match / If-None-Match did not hold: {error, code, current_version, current_etag} (both null when the spec does not exist)',
-  $ref: 'KoorError#',
-} as const;
+const preconditionFailed = preconditionFailedResponse('spec');
 
 interface SpecParams {
   project: string;
@@ -105,7 +113,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
           required: ['project', 'name', 'version', 'hash', 'updated_at'],
         },
         400: { $ref: 'KoorError#' },
-        412: preconditionFailedResponse,
+        412: preconditionFailed,
         413: { $ref: 'KoorError#' },
       },
     },
@@ -118,7 +126,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
       request.actor,
       precondition,
     );
-    reply.header('etag', `"${result.hash}"`).header('x-koor-version', String(result.version));
+    setWrittenHeaders(reply, result);
     return result;
   });
 
@@ -128,11 +136,11 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
       tags: ['specs'],
       summary: 'Delete a spec (its history stays; a re-created spec continues its version numbers)',
       params: specParams,
-      headers: { type: 'object', properties: { 'if-match': conditionalHeaders.properties['if-match'] } },
+      headers: ifMatchHeader,
       response: {
         200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] },
         404: { $ref: 'KoorError#' },
-        412: preconditionFailedResponse,
+        412: preconditionFailed,
       },
     },
   }, async (request) => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { etagMatches } from './preconditions.js';
+import { etagMatches, etagOf } from './preconditions.js';
 
 /**
  * Makes an encapsulated plugin take every request body as raw bytes, whatever its content
@@ -35,6 +35,11 @@ export function sendRawValue(request: FastifyRequest, reply: FastifyReply, value
   return reply.header('content-type', value.contentType).send(value.data);
 }
 
+/** The headers of a write's answer: the new version's ETag and number. */
+export function setWrittenHeaders(reply: FastifyReply, written: { hash: string; version: number }): void {
+  reply.header('etag', etagOf(written.hash)).header('x-koor-version', String(written.version));
+}
+
 /** Sends an already-built JSON document (for answers whose shape depends on the query). */
 export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
@@ -48,6 +53,17 @@ export const conditionalHeaders = {
     'if-none-match': { type: 'string', description: '* = create only (fail with 412 if the key exists)' },
   },
 } as const;
+
+/** Header schema of writes that take only If-Match (delete, rollback). */
+export const ifMatchHeader = { type: 'object', properties: { 'if-match': conditionalHeaders.properties['if-match'] } } as const;
+
+/** The 412 answer of a conditional write, for the OpenAPI document; `noun` names the thing (key, spec). */
+export function preconditionFailedResponse(noun: string) {
+  return {
+    description: `If-Match / If-None-Match did not hold: {error, code, current_version, current_etag} (both null when the ${noun} does not exist)`,
+    $ref: 'KoorError#',
+  } as const;
+}
 
 export const rawValueResponse = {
   description: 'The raw stored bytes, with headers Content-Type, ETag and X-Koor-Version',

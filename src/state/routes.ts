@@ -13,7 +13,18 @@ import {
   stateHistory,
 } from './state.js';
 import { writePrecondition } from './preconditions.js';
-import { acceptRawBodies, bodyContentType, conditionalHeaders, rawBody, rawValueResponse, sendJson, sendRawValue } from './http.js';
+import {
+  acceptRawBodies,
+  bodyContentType,
+  conditionalHeaders,
+  ifMatchHeader,
+  preconditionFailedResponse,
+  rawBody,
+  rawValueResponse,
+  sendJson,
+  sendRawValue,
+  setWrittenHeaders,
+} from './http.js';
 
 const keyParams = {
   type: 'object',
@@ -33,10 +44,7 @@ const writeResult = {
   required: ['key', 'version', 'hash', 'content_type', 'updated_at'],
 } as const;
 
-const preconditionFailedResponse = {
-  description: 'If-Match / If-None-Match did not hold: {error, code, current_version, current_etag} (both null when the key does not exist)',
-  $ref: 'KoorError#',
-} as const;
+const preconditionFailed = preconditionFailedResponse('key');
 
 interface KeyParams {
   '*': string;
@@ -124,7 +132,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
       response: {
         200: writeResult,
         400: { $ref: 'KoorError#' },
-        412: preconditionFailedResponse,
+        412: preconditionFailed,
         413: { $ref: 'KoorError#' },
       },
     },
@@ -136,7 +144,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
       request.actor,
       precondition,
     );
-    reply.header('etag', `"${result.hash}"`).header('x-koor-version', String(result.version));
+    setWrittenHeaders(reply, result);
     return result;
   });
 
@@ -151,7 +159,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
         properties: { rollback: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The version to restore' } },
         required: ['rollback'],
       },
-      headers: { type: 'object', properties: { 'if-match': conditionalHeaders.properties['if-match'] } },
+      headers: ifMatchHeader,
       response: {
         200: {
           type: 'object',
@@ -165,13 +173,13 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
           required: ['key', 'version', 'hash', 'rolled_back', 'updated_at'],
         },
         404: { $ref: 'KoorError#' },
-        412: preconditionFailedResponse,
+        412: preconditionFailed,
       },
     },
   }, async (request, reply) => {
     const precondition = writePrecondition(request.headers, false);
     const result = await rollbackState(ctx, request.params['*'], request.query.rollback, request.actor, precondition);
-    reply.header('etag', `"${result.hash}"`).header('x-koor-version', String(result.version));
+    setWrittenHeaders(reply, result);
     return result;
   });
 
@@ -181,11 +189,11 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
       tags: ['state'],
       summary: 'Delete a key (its history stays; a re-created key continues its version numbers)',
       params: keyParams,
-      headers: { type: 'object', properties: { 'if-match': conditionalHeaders.properties['if-match'] } },
+      headers: ifMatchHeader,
       response: {
         200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] },
         404: { $ref: 'KoorError#' },
-        412: preconditionFailedResponse,
+        412: preconditionFailed,
       },
     },
   }, async (request) => {
