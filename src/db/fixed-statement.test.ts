@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from './engine.js';
-import { FixedStatement } from './fixed-statement.js';
+import { FixedInsert, FixedStatement } from './fixed-statement.js';
 import { createTestDatabase } from '../../test/support/postgres.js';
 import { testEngines } from '../../test/support/app.js';
 
@@ -50,5 +50,36 @@ for (const engine of testEngines()) {
 
     const resources = await db.query.selectFrom('audit_log').select('resource').where('action', '=', 'test.fixed').orderBy('id').execute();
     assert.deepEqual(resources.map((r) => r.resource), ['outside', 'committed']);
+  });
+}
+
+const insertWithId = new FixedInsert("insert into audit_log (timestamp, actor, action, resource, detail, outcome) values (?, 'a', 'test.id', ?, '', 'success')");
+
+for (const engine of testEngines()) {
+  test(`a fixed insert answers the id of the row it stored, in and out of a transaction, on ${engine}`, async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'koor-fixed-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const pgDatabase = engine === 'postgres' ? await createTestDatabase(process.env.KOOR_TEST_POSTGRES_URL!) : undefined;
+    const db = await openDatabase({ dataDir, database: pgDatabase?.url });
+    t.after(async () => {
+      await db.close();
+      await pgDatabase?.drop();
+    });
+
+    const answered: Record<string, number> = {};
+    answered.outside = await insertWithId.insert(db.query, ['2026-01-01T00:00:00.000Z', 'outside']);
+    await db.transaction(async (trx) => {
+      answered.first = await insertWithId.insert(trx, ['2026-01-01T00:00:01.000Z', 'first']);
+      // A row in between elsewhere must not confuse which id belongs to the next insert.
+      await insert.run(trx, ['2026-01-01T00:00:01.500Z', 'a', 'other']);
+      answered.second = await insertWithId.insert(trx, ['2026-01-01T00:00:02.000Z', 'second']);
+    });
+
+    const rows = await db.query.selectFrom('audit_log').select(['id', 'resource']).where('action', '=', 'test.id').orderBy('id').execute();
+    assert.deepEqual(
+      rows.map((r) => [r.resource, Number(r.id)]),
+      [['outside', answered.outside], ['first', answered.first], ['second', answered.second]],
+    );
+    assert.ok(answered.outside! < answered.first! && answered.first! < answered.second!);
   });
 }

@@ -33,7 +33,7 @@ export function forgetTransaction(executor: Executor): void {
  */
 export class FixedStatement<Row = never> {
   private readonly postgresText: string;
-  private readonly prepared = new WeakMap<SqliteDatabase.Database, SqliteDatabase.Statement>();
+  private readonly prepared = new WeakMap<SqliteDatabase.Database, PreparedOnce>();
 
   constructor(private readonly text: string) {
     let n = 0;
@@ -41,17 +41,60 @@ export class FixedStatement<Row = never> {
   }
 
   async run(executor: Executor, values: readonly unknown[]): Promise<Row[]> {
-    const native = sqliteTransactions.get(executor);
-    if (native?.inTransaction) {
-      let statement = this.prepared.get(native);
-      if (!statement) this.prepared.set(native, (statement = native.prepare(this.text)));
-      if (statement.reader) return statement.all(...values) as Row[];
-      statement.run(...values);
+    const prepared = this.onConnection(executor);
+    if (prepared) {
+      if (prepared.reader) return prepared.statement.all(...values) as Row[];
+      prepared.statement.run(...values);
       return [];
     }
+    return (await this.throughBuilder(executor, this.text, this.postgresText, values)).rows as Row[];
+  }
+
+  /** The prepared statement to run straight on the connection, when inside a SQLite transaction. */
+  protected onConnection(executor: Executor): PreparedOnce | undefined {
+    const native = sqliteTransactions.get(executor);
+    if (!native?.inTransaction) return undefined;
+    let prepared = this.prepared.get(native);
+    if (!prepared) {
+      const statement = native.prepare(this.text);
+      // Asked once: `reader` is a call into the driver, and it never changes for a statement.
+      this.prepared.set(native, (prepared = { statement, reader: statement.reader }));
+    }
+    return prepared;
+  }
+
+  protected async throughBuilder(executor: Executor, sqliteText: string, postgresText: string, values: readonly unknown[]) {
     const engine = engines.get(executor);
     if (!engine) throw new Error('FixedStatement: executor not opened by openDatabase');
-    const result = await executor.executeQuery(CompiledQuery.raw(engine === 'postgres' ? this.postgresText : this.text, [...values]));
-    return result.rows as Row[];
+    return executor.executeQuery(CompiledQuery.raw(engine === 'postgres' ? postgresText : sqliteText, [...values]));
+  }
+}
+
+interface PreparedOnce {
+  statement: SqliteDatabase.Statement;
+  reader: boolean;
+}
+
+/**
+ * An insert into a table with an integer `id` key that answers the new row's id. On SQLite
+ * the id comes from the insert itself (no RETURNING, so no result row is built); PostgreSQL
+ * is asked with `returning id`.
+ */
+export class FixedInsert extends FixedStatement {
+  private readonly returningText: string;
+  private readonly postgresReturningText: string;
+
+  constructor(text: string) {
+    super(text);
+    this.returningText = `${text} returning id`;
+    let n = 0;
+    this.postgresReturningText = this.returningText.replace(/\?/g, () => `$${++n}`);
+  }
+
+  async insert(executor: Executor, values: readonly unknown[]): Promise<number> {
+    const prepared = this.onConnection(executor);
+    if (prepared) return Number(prepared.statement.run(...values).lastInsertRowid);
+    const result = await this.throughBuilder(executor, this.returningText, this.postgresReturningText, values);
+    return Number((result.rows[0] as { id: number | string }).id);
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../db/engine.js';
 import { FixedStatement } from '../db/fixed-statement.js';
@@ -53,7 +53,8 @@ export type Space = 'state' | 'spec';
 /** Bytes of current values kept in memory per key space (SQLite only). */
 const CACHE_BYTES = 64 * 1024 * 1024;
 
-export const sha256Hex = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+/** One-shot hashing (no Hash object per write); hex, as ETags and `hash` fields carry it. */
+export const sha256Hex = (data: Buffer) => digest('sha256', data, 'hex');
 
 // Kysely types the two spaces' tables identically; queries are typed against the state tables
 // and run against whichever space this store serves.
