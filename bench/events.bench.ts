@@ -8,6 +8,8 @@
 //    event from the moment its POST starts until each subscriber has parsed it.
 //    100 subscribers at 1 000 events/s (target p99 < 10 ms), then 1 000 subscribers at 100
 //    events/s, with the server's resident memory read from /proc (target < 200 MB).
+// 3. The latency floor: the same 100-subscriber run against bare-broadcast.ts, a server that
+//    only relays each POST to every socket, before and after koor-server's run.
 import { createServer, Agent, request, type Server } from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -100,25 +102,35 @@ async function publishThroughput(report: Report): Promise<void> {
   }
 }
 
-/** Starts koor-server in its own process (compiled when benchmarking dist/, via tsx from source). */
-async function startServerProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+/** Starts a server script in its own process (compiled when benchmarking dist/, via tsx from source). */
+async function startProcess(script: string, args: (port: number) => string[]): Promise<{ child: ChildProcess; url: string }> {
   const fromSource = import.meta.url.endsWith('.ts');
-  const bin = fileURLToPath(new URL(`../src/bin/koor-server.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  const file = fileURLToPath(new URL(`${script}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   const probe = createServer();
   const port = Number(new URL(await listen(probe)).port);
   await new Promise((resolve) => probe.close(resolve));
-  const args = [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), bin,
-    '--bind', `127.0.0.1:${port}`, '--dashboard-bind', '', '--data-dir', dataDir, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), file, ...args(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${url}/health`)).ok) return { child, url };
     } catch {
-      if (i > 300) throw new Error('koor-server did not start');
+      if (i > 300) throw new Error(`${script} did not start`);
     }
     await sleep(50);
   }
+}
+
+const startServerProcess = (dataDir: string) =>
+  startProcess('../src/bin/koor-server', (port) => ['--bind', `127.0.0.1:${port}`, '--dashboard-bind', '', '--data-dir', dataDir, '--log-level', 'warn']);
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 /** CPU seconds a process has used so far (Linux; clock ticks are 100 per second there). */
@@ -239,6 +251,16 @@ export async function publishReceiveLatency(url: string, pid: number, subscriber
   return { subscribers, rate, published: published - firstMeasured, samples: sorted, missing: Math.max(0, expected - samples.length), rssIdle, rssConnected, rssPeak, serverCpu, clientCpu };
 }
 
+/** The floor's 100-subscriber run: the same clients and rate against bare-broadcast.ts. */
+async function floorRun(): Promise<LatencyRun> {
+  const { child, url } = await startProcess('bare-broadcast', (port) => [String(port)]);
+  try {
+    return await publishReceiveLatency(url, child.pid!, 100, 1000);
+  } finally {
+    await stopProcess(child);
+  }
+}
+
 export async function run(report: Report): Promise<void> {
   await publishThroughput(report);
 
@@ -246,32 +268,38 @@ export async function run(report: Report): Promise<void> {
   const { child, url } = await startServerProcess(dataDir);
   try {
     const mb = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(0)} MB`);
-    const describe = (r: LatencyRun) => {
+    const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(0)} %`);
+    const describe = (r: LatencyRun, name = 'WS subscribers', withMemory = true) => {
       const p50 = percentile(r.samples, 50);
       const p99 = percentile(r.samples, 99);
       report(
-        `${String(r.subscribers).padStart(4)} WS subscribers @ ${r.rate} events/s for ${LATENCY_S} s: ` +
+        `${String(r.subscribers).padStart(4)} ${name} @ ${r.rate} events/s for ${LATENCY_S} s: ` +
           `p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  max ${r.samples[r.samples.length - 1]?.toFixed(1)} ms  ` +
           `(${r.samples.length} deliveries${r.missing ? `, ${r.missing} not received` : ''})`,
       );
-      report(`     server RSS: idle ${mb(r.rssIdle)}, subscribers connected ${mb(r.rssConnected)}, peak while publishing ${mb(r.rssPeak)}`);
-      const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(0)} %`);
+      if (withMemory) report(`     server RSS: idle ${mb(r.rssIdle)}, subscribers connected ${mb(r.rssConnected)}, peak while publishing ${mb(r.rssPeak)}`);
       report(`     CPU (of one core): server ${pct(r.serverCpu)}, publisher+subscribers process ${pct(r.clientCpu)}`);
-      return { p99 };
+      return { p50, p99 };
     };
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-    report('latency: koor-server in its own process; publisher and subscribers in this process');
+    report('latency: each server in its own process; publisher and subscribers in this process');
+    // The floor runs before and after koor-server, so that a change in the machine's load
+    // during the run shows up as a gap between the two floors.
+    report('floor: bare-broadcast (node:http + ws, sends each event on arrival, stores nothing)');
+    const floorBefore = describe(await floorRun(), 'subscribers, floor', false);
     const hundred = describe(await publishReceiveLatency(url, child.pid!, 100, 1000));
+    const floorAfter = describe(await floorRun(), 'subscribers, floor', false);
     // 1 000 subscribers at 1 000 events/s would be a million frames a second; 100 events/s keeps
     // the fan-out volume of the first run (100 000 frames/s) with ten times the connections.
     const thousand = await publishReceiveLatency(url, child.pid!, 1000, 100);
     describe(thousand);
-    report(`${verdict(hundred.p99 < 10)} p99 < 10 ms with 100 subscribers at 1000 events/s (${hundred.p99.toFixed(2)} ms)`);
+    const floorP99 = Math.min(floorBefore.p99, floorAfter.p99);
+    report(`koor-server p99 is ${(hundred.p99 / floorP99).toFixed(2)}× the floor's (better of its two runs: ${floorP99.toFixed(2)} ms)`);
+    report(`${verdict(hundred.p99 < 10)} p99 < 10 ms with 100 subscribers at 1000 events/s (${hundred.p99.toFixed(2)} ms; floor ${floorP99.toFixed(2)} ms)`);
     if (thousand.rssPeak !== null) report(`${verdict(thousand.rssPeak < 200)} server RSS < 200 MB with 1000 subscribers (peak ${mb(thousand.rssPeak)})`);
     report(`(load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores)`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopProcess(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
