@@ -8,6 +8,7 @@ import { migrateToLatest } from './migrate.js';
 import { startCheckpointer } from './checkpointer.js';
 import { forgetTransaction, registerExecutor } from './fixed-statement.js';
 import { WriteGate } from './write-gate.js';
+import { postgresReplicas, singleProcess, type Replicas } from './replicas.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -19,6 +20,8 @@ export interface Db {
   query: Kysely<Database>;
   /** Runs `work` in one transaction: it commits when `work` resolves, rolls back when it throws. */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** What replicas sharing this database need from it (trivial on SQLite: one process per file). */
+  replicas: Replicas;
   /** SQLite's native handle, for checks such as `PRAGMA integrity_check`; undefined on PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
@@ -30,6 +33,8 @@ export interface OpenOptions {
   dataDir?: string;
   /** Told about trouble that does not stop the database (e.g. the checkpoint worker failing). */
   warn?: (message: string, err: Error) => void;
+  /** PostgreSQL: how soon replica connections are retried and leadership is asked again. */
+  replicaRetryMs?: number;
 }
 
 // node-postgres returns BIGINT as a string to avoid precision loss; our ids and counters stay
@@ -76,6 +81,7 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
   return {
     engine: 'sqlite',
     query,
+    replicas: singleProcess,
     sqlite: native,
     transaction: async (work) => {
       await gate.enter();
@@ -98,7 +104,7 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
   };
 }
 
-function openPostgres(url: string, warn: OpenOptions['warn']): Db {
+function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: number): Db {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle connection the server ends (a restart, an administrator, a dropped database) is
   // reported here and replaced on next use; without a listener it would crash the process.
@@ -109,6 +115,7 @@ function openPostgres(url: string, warn: OpenOptions['warn']): Db {
   return {
     engine: 'postgres',
     query,
+    replicas: postgresReplicas({ url, retryMs: replicaRetryMs, warn: (message, err) => warn?.(message, err) }),
     transaction: (work) =>
       query.transaction().execute((trx) => {
         registerExecutor(trx, 'postgres');
@@ -124,7 +131,7 @@ function openPostgres(url: string, warn: OpenOptions['warn']): Db {
 export async function openDatabase(options: OpenOptions): Promise<Db> {
   let db: Db;
   if (options.database && /^postgres(ql)?:\/\//.test(options.database)) {
-    db = openPostgres(options.database, options.warn);
+    db = openPostgres(options.database, options.warn, options.replicaRetryMs ?? 5_000);
   } else {
     const dataDir = options.dataDir ?? '.';
     let file = ':memory:';

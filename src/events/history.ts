@@ -95,3 +95,11 @@ export async function lastEventId(ctx: AppContext): Promise<number> {
   const row = await ctx.db.query.selectFrom('events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row ? Number(row.id) : 0;
 }
+
+/** Committed events with `after < id < before` (no upper bound without `before`), oldest first. */
+export async function eventsBetween(ctx: AppContext, after: number, before: number | undefined, limit: number): Promise<KoorEvent[]> {
+  let query = ctx.db.query.selectFrom('events').select(['id', 'topic', 'data', 'source', 'created_at']).where('id', '>', after);
+  if (before !== undefined) query = query.where('id', '<', before);
+  const rows = await query.orderBy('id', 'asc').limit(limit).execute();
+  return rows.map(rowToEvent);
+}

@@ -1,10 +1,11 @@
 import type { Actor, AppContext } from '../server/context.js';
 import type { Transaction } from 'kysely';
-import { FixedStatement } from '../db/fixed-statement.js';
+import { FixedInsert } from '../db/fixed-statement.js';
 import type { Executor } from '../db/engine.js';
 import type { Database } from '../db/schema.js';
 import { appendAudit } from '../audit/append.js';
 import type { EventHub, KoorEvent } from './hub.js';
+import { EVENTS_COMMITTED, inOrderEmitter } from './fanout.js';
 import './tables.js';
 
 export interface NewEvent {
@@ -40,7 +41,7 @@ interface Job {
   fail(err: unknown): void;
 }
 
-const insertEvent = new FixedStatement<{ id: number }>('insert into events (topic, data, source, created_at) values (?, ?, ?, ?) returning id');
+const insertEvent = new FixedInsert('insert into events (topic, data, source, created_at) values (?, ?, ?, ?)');
 
 /** Most jobs run in one transaction. */
 const MAX_BATCH = 256;
@@ -52,9 +53,10 @@ const MAX_BATCH = 256;
  * plain publish or a change that announces itself (a state write and its `state.changed`), so
  * a change and its event commit together or not at all.
  *
- * Emitting from this single loop, right after each commit, is also what gives listeners events
- * in strictly increasing id order, each only once committed — which replaying subscribers rely
- * on to switch to live without a gap.
+ * Emitting from this single loop, right after each commit (through the in-order emitter, which
+ * also merges in what other replicas commit), is also what gives listeners events in strictly
+ * increasing id order, each only once committed — which replaying subscribers rely on to switch
+ * to live without a gap.
  *
  * A job's work may run twice: when a batch fails, its jobs are retried one per transaction so
  * that one bad job does not fail its neighbours. Work must therefore only touch the database;
@@ -105,12 +107,11 @@ class EventWriter {
             continue;
           }
         }
+        const emitter = inOrderEmitter(this.ctx);
         for (const [i, events] of stored.entries()) {
           batch[i]!.done(events);
-          for (const event of events) {
-            this.ctx.stats.eventsPublished++;
-            this.ctx.hub.emit(event);
-          }
+          this.ctx.stats.eventsPublished += events.length;
+          emitter.local(events);
         }
       }
     } finally {
@@ -119,7 +120,11 @@ class EventWriter {
   }
 
   private run(batch: Job[]): Promise<KoorEvent[][]> {
+    const { replicas } = this.ctx.db;
     return this.ctx.db.transaction(async (trx) => {
+      // Replicas sharing a PostgreSQL database commit their events one after another, so that
+      // ids are committed in increasing order and each replica can emit every event in order.
+      await replicas.lockUntilCommit(trx, 'events');
       const stored: KoorEvent[][] = [];
       for (const job of batch) {
         const events: KoorEvent[] = [];
@@ -130,6 +135,7 @@ class EventWriter {
         }
         stored.push(events);
       }
+      if (stored.some((events) => events.length > 0)) await replicas.notifyOnCommit(trx, EVENTS_COMMITTED);
       return stored;
     });
   }
@@ -137,8 +143,7 @@ class EventWriter {
   private async insert(executor: Executor, entry: PendingEvent): Promise<KoorEvent> {
     // Taken here, in storing order, so that timestamps never go backwards as ids go up.
     const createdAt = new Date().toISOString();
-    const [row] = await insertEvent.run(executor, [entry.topic, entry.json, entry.source, createdAt]);
-    const id = Number(row!.id);
+    const id = await insertEvent.insert(executor, [entry.topic, entry.json, entry.source, createdAt]);
     if (entry.actor) {
       await appendAudit(executor, { actor: entry.actor.id, action: 'event.publish', resource: entry.topic, detail: `event ${id}`, outcome: 'success' });
     }

@@ -9,6 +9,7 @@ import { topicProblem } from './topics.js';
 import { parseCursor, parsePattern, parseSubscription } from './subscription.js';
 import { serveEventSockets, SUBSCRIBE_PATH } from './websocket.js';
 import { eventSourceServer } from './sse.js';
+import { replicaFanOut } from './fanout.js';
 
 export const eventSchema = {
   type: 'object',
@@ -144,4 +145,5 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
 
   const prune = new IntervalJob('events.prune', ctx.config.pruneIntervalMs, () => pruneEvents(ctx), ctx.log);
   ctx.jobs.add(prune);
+  ctx.jobs.add(replicaFanOut(ctx));
 }

@@ -52,6 +52,8 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
   const ticker = new IntervalJob('metrics-flush', ctx.config.metricsFlushIntervalMs, () => flusher.flush(), ctx.log);
   ctx.jobs.add({
     name: 'metrics-flush',
+    // Each replica counts its own calls and adds them to the shared rows.
+    runsOn: 'every-replica',
     start: () => ticker.start(),
     // Jobs stop before the database closes: the last counts of a clean shutdown are kept.
     async stop() {

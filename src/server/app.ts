@@ -81,13 +81,14 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
     database: config.database,
     dataDir: config.dataDir,
     warn: (message, err) => app.log.warn({ err }, message),
+    replicaRetryMs: config.leaderRetryMs,
   }));
   const ctx: AppContext = {
     config,
     db,
     log: app.log,
     hub: new EventHub(),
-    jobs: new JobSet(),
+    jobs: new JobSet(db.replicas, app.log),
     counters: new CallCounters(),
     stats: { eventsPublished: 0, webSocketSubscribers: 0, webhookDeliveries: 0, webhookFailures: 0 },
     version: KOOR_VERSION,

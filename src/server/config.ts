@@ -19,6 +19,11 @@ export interface Config {
   complianceIntervalMs: number;
   metricsFlushIntervalMs: number;
   webhookTimeoutMs: number;
+  /**
+   * PostgreSQL replicas: how often one that does not run the background jobs checks whether
+   * the one that does is gone, and how soon a lost replica connection is made again.
+   */
+  leaderRetryMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -35,6 +40,7 @@ export const DEFAULT_CONFIG: Config = {
   complianceIntervalMs: 5 * 60_000,
   metricsFlushIntervalMs: 5_000,
   webhookTimeoutMs: 10_000,
+  leaderRetryMs: 5_000,
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
@@ -63,6 +69,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'pruneIntervalMs', flag: 'prune-interval', env: 'KOOR_PRUNE_INTERVAL', file: 'prune_interval', kind: 'duration' },
   { key: 'eventHistory', flag: 'event-history', env: 'KOOR_EVENT_HISTORY', file: 'event_history', kind: 'count' },
   { key: 'complianceIntervalMs', flag: 'compliance-interval', env: 'KOOR_COMPLIANCE_INTERVAL', file: 'compliance_interval', kind: 'duration' },
+  { key: 'leaderRetryMs', flag: 'leader-retry', env: 'KOOR_LEADER_RETRY', file: 'leader_retry', kind: 'duration' },
   { key: 'metricsFlushIntervalMs', flag: 'metrics-flush-interval', env: 'KOOR_METRICS_FLUSH_INTERVAL', file: 'metrics_flush_interval', kind: 'duration' },
 ];
 

@@ -1,8 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Closable, Replicas } from '../db/replicas.js';
 
 /** A background job the app starts when it is ready and stops when it closes. */
 export interface Job {
   readonly name: string;
+  /**
+   * Where it runs when several replicas share one PostgreSQL database. `leader` (the default):
+   * the job works on the shared data (pruning, liveness, sending webhooks), and only the one
+   * replica that leads runs it. `every-replica`: it works on this process's own state (its
+   * counters, its live subscribers) and runs everywhere.
+   */
+  readonly runsOn?: 'leader' | 'every-replica';
   start(): void;
   stop(): Promise<void> | void;
 }
@@ -48,23 +56,79 @@ export class IntervalJob implements Job {
   }
 }
 
-/** The app's jobs: started together on ready, stopped together (in reverse) on close. */
+/**
+ * The app's jobs: started together on ready, stopped together (in reverse) on close. Jobs for
+ * the leader start once this replica leads (at once on SQLite, where the one process always
+ * does) and stop if it stops leading, so another replica can take over.
+ */
 export class JobSet {
   private readonly jobs: Job[] = [];
   private started = false;
+  private leading = false;
+  private leadership: Closable | undefined;
+  /** Stopping the leader's jobs, when under way: starting again waits for it. */
+  private stoppingLeaderJobs: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly replicas: Replicas,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Whether this replica runs the leader's jobs now (always, once started, on SQLite). */
+  get isLeader(): boolean {
+    return this.leading;
+  }
 
   add(job: Job): void {
     this.jobs.push(job);
-    if (this.started) job.start();
+    if (this.started && (job.runsOn === 'every-replica' || this.leading)) job.start();
   }
 
   startAll(): void {
     this.started = true;
-    for (const job of this.jobs) job.start();
+    for (const job of this.everyReplica()) job.start();
+    this.leadership = this.replicas.lead('jobs', (leading) => {
+      if (leading) void this.startLeaderJobs();
+      else void this.stopLeaderJobs();
+    });
   }
 
   async stopAll(): Promise<void> {
     this.started = false;
-    for (const job of [...this.jobs].reverse()) await job.stop();
+    await this.stopLeaderJobs();
+    await this.leadership?.close();
+    this.leadership = undefined;
+    for (const job of this.everyReplica().reverse()) await job.stop();
+  }
+
+  private everyReplica(): Job[] {
+    return this.jobs.filter((job) => job.runsOn === 'every-replica');
+  }
+
+  private forLeader(): Job[] {
+    return this.jobs.filter((job) => job.runsOn !== 'every-replica');
+  }
+
+  private async startLeaderJobs(): Promise<void> {
+    await this.stoppingLeaderJobs;
+    if (!this.started || this.leading) return;
+    this.leading = true;
+    this.log.debug('this replica runs the background jobs');
+    for (const job of this.forLeader()) job.start();
+  }
+
+  private stopLeaderJobs(): Promise<void> {
+    if (!this.leading) return this.stoppingLeaderJobs;
+    this.leading = false;
+    this.stoppingLeaderJobs = (async () => {
+      for (const job of this.forLeader().reverse()) {
+        try {
+          await job.stop();
+        } catch (err) {
+          this.log.error({ err, job: job.name }, 'background job did not stop cleanly');
+        }
+      }
+    })();
+    return this.stoppingLeaderJobs;
   }
 }

@@ -6,7 +6,7 @@ import { eventJson, type KoorEvent } from '../events/hub.js';
 import { onEventStored, publishEvent } from '../events/publish.js';
 import type { TopicPattern } from '../events/topics.js';
 import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
-import { loadActiveWebhooks } from './webhooks.js';
+import { loadActiveWebhooks, WEBHOOKS_CHANGED } from './webhooks.js';
 import type { WebhookDeliveryRow, WebhookRow } from './tables.js';
 import './tables.js';
 
@@ -22,13 +22,42 @@ type PendingHead = Pick<Selectable<WebhookDeliveryRow>, 'id' | 'webhook_id' | 'e
  *
  * - one pending delivery per matching active webhook is stored in the same transaction as
  *   its event (onEventStored), so a delivery is never lost between the two; publishers never
- *   wait on the webhooks themselves;
+ *   wait on the webhooks themselves. Every replica does this for the events it stores
+ *   (the `storing` job);
  * - a worker sends each webhook's oldest pending delivery, one at a time per webhook so a
  *   receiver sees its events in order; a failure is retried with backoff, a success deletes
- *   the row. Rows left pending at shutdown are sent by the next start.
+ *   the row. Rows left pending at shutdown are sent by the next start. Only the leading
+ *   replica sends (this job), woken by events stored on any replica.
  */
 export class WebhookDispatcher implements Job {
   readonly name = 'webhooks.delivery';
+  /** Stores deliveries with the events of this replica, and keeps its list of webhooks fresh. */
+  readonly storing: Job = {
+    name: 'webhooks.store',
+    runsOn: 'every-replica',
+    start: () => {
+      const stopStoring = onEventStored(this.ctx, (trx, event) => this.store(trx, event));
+      const listening = this.ctx.db.replicas.listen(WEBHOOKS_CHANGED, () => {
+        this.refresh().catch((err: unknown) => this.ctx.log.error({ err }, 'cannot reload the webhooks'));
+      });
+      this.stopStoringJob = async () => {
+        stopStoring();
+        await listening.close();
+      };
+    },
+    stop: async () => {
+      await this.stopStoringJob?.();
+      this.stopStoringJob = undefined;
+    },
+  };
+  private stopStoringJob: (() => Promise<void>) | undefined;
+  /**
+   * Per webhook, the delivery this process last finished trying, and when it may be tried
+   * again (undefined once it was delivered and deleted). The list of pending deliveries is
+   * read while others are being sent; a list read just before an attempt ended still shows
+   * that delivery as it was, and must not send it again (or retry it before its time).
+   */
+  private readonly settled = new Map<string, { id: number; retryAt?: number }>();
   private hooks: { id: string; patterns: TopicPattern[] }[] = [];
   private unsubscribe: (() => void) | undefined;
   private readonly sending = new Map<string, Promise<void>>();
@@ -50,15 +79,10 @@ export class WebhookDispatcher implements Job {
     if (!this.stopped) return;
     this.stopped = false;
     this.shutdown = new AbortController();
-    const stopStoring = onEventStored(this.ctx, (trx, event) => this.store(trx, event));
     // Once the event is committed (and emitted), its deliveries can be sent.
-    const stopWaking = this.ctx.hub.subscribe((event) => {
+    this.unsubscribe = this.ctx.hub.subscribe((event) => {
       if (this.targetsOf(event).length > 0) this.wake();
     });
-    this.unsubscribe = () => {
-      stopStoring();
-      stopWaking();
-    };
     this.wake();
   }
 
@@ -130,7 +154,10 @@ export class WebhookDispatcher implements Job {
         for (const head of heads) {
           if (this.stopped) return;
           if (this.sending.has(head.webhook_id)) continue;
-          const due = Date.parse(head.next_attempt_at);
+          const settled = this.settled.get(head.webhook_id);
+          if (settled && head.id < settled.id) continue;
+          if (settled && head.id === settled.id && settled.retryAt === undefined) continue;
+          const due = Math.max(Date.parse(head.next_attempt_at), settled?.id === head.id ? settled.retryAt! : 0);
           if (due > now) {
             this.schedule(due - now);
             continue;
@@ -180,6 +207,7 @@ export class WebhookDispatcher implements Job {
         await trx.deleteFrom('webhook_deliveries').where('id', '=', head.id).execute();
         await trx.updateTable('webhooks').set({ fail_count: 0, last_fired: now }).where('id', '=', head.webhook_id).execute();
       });
+      this.settled.set(head.webhook_id, { id: head.id });
       return;
     }
 
@@ -194,16 +222,18 @@ export class WebhookDispatcher implements Job {
       if (!hook) return null;
       if (hook.fail_count >= MAX_CONSECUTIVE_FAILURES && hook.active === 1) {
         await trx.updateTable('webhooks').set({ active: 0 }).where('id', '=', head.webhook_id).execute();
+        await ctx.db.replicas.notifyOnCommit(trx, WEBHOOKS_CHANGED);
         // Nothing will send them any more.
         await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', head.webhook_id).execute();
         return hook.url;
       }
-      const retryAt = new Date(Date.now() + retryDelayMs(head.attempts + 1)).toISOString();
+      const retryAt = Date.now() + retryDelayMs(head.attempts + 1);
       await trx
         .updateTable('webhook_deliveries')
-        .set({ attempts: head.attempts + 1, next_attempt_at: retryAt, last_error: result.error.slice(0, 500) })
+        .set({ attempts: head.attempts + 1, next_attempt_at: new Date(retryAt).toISOString(), last_error: result.error.slice(0, 500) })
         .where('id', '=', head.id)
         .execute();
+      this.settled.set(head.webhook_id, { id: head.id, retryAt });
       return null;
     });
 

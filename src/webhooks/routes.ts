@@ -30,6 +30,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   const dispatcher = new WebhookDispatcher(ctx);
   // Known before the first event can be published, so none slips past a webhook.
   await dispatcher.refresh();
+  ctx.jobs.add(dispatcher.storing);
   ctx.jobs.add(dispatcher);
 
   app.post<{ Body: NewWebhook }>('/api/webhooks', {

@@ -87,6 +87,7 @@ export async function createWebhook(ctx: AppContext, input: NewWebhook, actor: A
       detail: `url=${input.url} patterns=${patterns.join(',')}`,
       outcome: 'success',
     });
+    await ctx.db.replicas.notifyOnCommit(trx, WEBHOOKS_CHANGED);
   });
   return toWebhook(row);
 }
@@ -103,6 +104,12 @@ export async function webhookForDelivery(ctx: AppContext, id: string): Promise<W
   return row;
 }
 
+/**
+ * Notified when the set of active webhooks changes, so that every replica (each keeps the
+ * list to match events against as they are stored) reads it again.
+ */
+export const WEBHOOKS_CHANGED = 'koor_webhooks';
+
 /** Removes a webhook and whatever it still had pending. */
 export async function deleteWebhook(ctx: AppContext, id: string, actor: Actor): Promise<void> {
   await ctx.db.transaction(async (trx) => {
@@ -110,6 +117,7 @@ export async function deleteWebhook(ctx: AppContext, id: string, actor: Actor): 
     if (Number(result.numDeletedRows) === 0) throw notFound('webhook', id);
     await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
     await appendAudit(trx, { actor: actor.id, action: 'webhook.delete', resource: id, outcome: 'success' });
+    await ctx.db.replicas.notifyOnCommit(trx, WEBHOOKS_CHANGED);
   });
 }
 

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { sql, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+/**
+ * What several koor-server processes sharing one PostgreSQL database need from it (SPEC §14):
+ * an order for commits that must not overtake each other, a word to every replica when
+ * something was committed, and the choice of the one replica that runs the background jobs.
+ *
+ * SQLite has one process per database file, so there every call is trivially true: nothing to
+ * order against, nobody to tell, and the only process leads.
+ */
+export interface Replicas {
+  /**
+   * Makes transactions that take the same lock commit one after another, across every
+   * replica: the lock is held from here until the transaction ends.
+   */
+  lockUntilCommit(trx: Transaction<Database>, name: string): Promise<void>;
+  /** Tells every other replica listening on `channel`, once the transaction commits. */
+  notifyOnCommit(trx: Transaction<Database>, channel: string): Promise<void>;
+  /**
+   * Calls `onNotice` after each commit another replica notified on `channel`, and each time
+   * the listening connection is made (notices may have been missed while there was none).
+   */
+  listen(channel: string, onNotice: () => void): Closable;
+  /**
+   * Competes for leadership under `name`: `onChange(true)` when this replica becomes the
+   * leader, `onChange(false)` if it stops being one (its connection was lost). Close to step
+   * down and let another replica lead.
+   */
+  lead(name: string, onChange: (leading: boolean) => void): Closable;
+}
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** The only process on its database: always the leader, with nobody to tell. */
+export const singleProcess: Replicas = {
+  lockUntilCommit: async () => undefined,
+  notifyOnCommit: async () => undefined,
+  listen: () => ({ close: async () => undefined }),
+  lead(_name, onChange) {
+    onChange(true);
+    return { close: async () => undefined };
+  },
+};
+
+export interface PostgresReplicaOptions {
+  url: string;
+  /** How often a replica that does not lead asks again, and how soon a lost connection is retried. */
+  retryMs: number;
+  warn: (message: string, err: Error) => void;
+}
+
+/** Advisory locks are numbered; names map to numbers inside PostgreSQL. */
+const lockKey = (name: string) => sql`hashtext(${`koor:${name}`})`;
+
+export function postgresReplicas(options: PostgresReplicaOptions): Replicas {
+  // Carried by this replica's notices, so that it can tell its own from the others'.
+  const self = randomUUID();
+  return {
+    async lockUntilCommit(trx, name) {
+      await sql`select pg_advisory_xact_lock(${lockKey(name)})`.execute(trx);
+    },
+    async notifyOnCommit(trx, channel) {
+      await sql`select pg_notify(${channel}, ${self})`.execute(trx);
+    },
+    listen(channel, onNotice) {
+      return new SessionLoop(options, async (client) => {
+        client.on('notification', (message) => {
+          if (message.channel === channel && message.payload !== self) onNotice();
+        });
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        // Whatever was committed while no connection listened is caught up on now.
+        onNotice();
+      });
+    },
+    lead(name, onChange) {
+      let leading = false;
+      return new SessionLoop(
+        options,
+        async (client, stillWanted, pause) => {
+          // A session-level lock: held for as long as this connection lives, so a replica that
+          // dies (or loses its connection) hands leadership on without doing anything.
+          while (stillWanted()) {
+            const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [`koor:${name}`]);
+            if (rows[0]?.locked) {
+              leading = true;
+              onChange(true);
+              return;
+            }
+            await pause();
+          }
+        },
+        () => {
+          if (!leading) return;
+          leading = false;
+          onChange(false);
+        },
+      );
+    },
+  };
+}
+
+/**
+ * One dedicated connection, kept open: `session` runs on each new connection; when the
+ * connection fails, `lost` is called and a new one is made after a pause.
+ */
+class SessionLoop implements Closable {
+  private client: pg.Client | undefined;
+  private closed = false;
+  private wakeFromPause: (() => void) | undefined;
+  private readonly running: Promise<void>;
+
+  constructor(
+    private readonly options: PostgresReplicaOptions,
+    private readonly session: (client: pg.Client, stillWanted: () => boolean, pause: () => Promise<void>) => Promise<void>,
+    private readonly lost: () => void = () => undefined,
+  ) {
+    this.running = this.run();
+  }
+
+  /** Waits one retry period (cut short by close). */
+  private pause(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.retryMs);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeFromPause = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      // Named, so that an operator can tell these connections apart in pg_stat_activity.
+      const client = new pg.Client({ connectionString: this.options.url, application_name: 'koor-replica' });
+      const ended = new Promise<Error>((resolve) => {
+        client.on('error', resolve);
+        client.on('end', () => resolve(new Error('connection ended')));
+      });
+      try {
+        await client.connect();
+        this.client = client;
+        await this.session(client, () => !this.closed && this.client === client, () => this.pause());
+        if (!this.closed) {
+          const err = await ended;
+          if (!this.closed) this.options.warn('PostgreSQL replica connection lost; reconnecting', new Error(err.message));
+        }
+      } catch (err) {
+        if (!this.closed) this.options.warn('PostgreSQL replica connection failed; retrying', new Error((err as Error).message));
+      }
+      this.client = undefined;
+      this.lost();
+      await client.end().catch(() => undefined);
+      if (!this.closed) await this.pause();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeFromPause?.();
+    await this.client?.end().catch(() => undefined);
+    await this.running;
+  }
+}

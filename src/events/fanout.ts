@@ -1,0 +1,50 @@
+import type { AppContext } from '../server/context.js';
+import type { Job } from '../server/jobs.js';
+import type { Closable } from '../db/replicas.js';
+import { eventsBetween, lastEventId } from './history.js';
+import { InOrderEmitter } from './in-order.js';
+
+/** Notified by every commit that stores events. */
+export const EVENTS_COMMITTED = 'koor_events';
+
+const emitters = new WeakMap<AppContext, InOrderEmitter>();
+
+/** The app's one emitter of committed events (see InOrderEmitter). */
+export function inOrderEmitter(ctx: AppContext): InOrderEmitter {
+  let emitter = emitters.get(ctx);
+  if (!emitter) {
+    emitter = new InOrderEmitter(
+      ctx.hub,
+      (after, before, limit) => eventsBetween(ctx, after, before, limit),
+      (err) => ctx.log.error({ err }, 'cannot read events committed by other replicas'),
+    );
+    emitters.set(ctx, emitter);
+  }
+  return emitter;
+}
+
+/**
+ * Brings events stored by other replicas of the same PostgreSQL database to this replica's
+ * live subscribers (WebSocket, SSE) and listeners (webhook sender, token cache). A no-op on
+ * SQLite, where no other process writes.
+ */
+export function replicaFanOut(ctx: AppContext): Job {
+  let listening: Closable | undefined;
+  let starting: Promise<void> | undefined;
+  return {
+    name: 'events.fan-out',
+    runsOn: 'every-replica',
+    start() {
+      const emitter = inOrderEmitter(ctx);
+      starting = (async () => {
+        emitter.startAfter(await lastEventId(ctx));
+        listening = ctx.db.replicas.listen(EVENTS_COMMITTED, () => emitter.remote());
+      })().catch((err: unknown) => ctx.log.error({ err }, 'cannot follow events of other replicas'));
+    },
+    async stop() {
+      await starting;
+      await listening?.close();
+      listening = undefined;
+    },
+  };
+}
