@@ -74,6 +74,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
               },
             },
             count: { type: 'integer' },
+            truncated: { type: 'boolean', description: 'Present (true) when only the first 1000 violations are listed' },
           },
         },
         400: errors[400],
@@ -81,14 +82,14 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request) => {
     const { project } = request.params;
-    const violations = await validateContent(ctx, project, {
+    const { violations, truncated } = await validateContent(ctx, project, {
       filename: request.body.filename || undefined,
       content: request.body.content,
       stack: request.body.stack || undefined,
     });
     const instanceId = request.actor.instanceId;
     if (instanceId && violations.length > 0) ctx.counters.addAgentMetric(instanceId, 'violations', violations.length);
-    return { project, violations, count: violations.length };
+    return { project, violations, count: violations.length, ...(truncated ? { truncated } : {}) };
   });
 
   app.post<{ Body: ProposeInput }>('/api/rules/propose', {

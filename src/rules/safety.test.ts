@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startListeningApp, testEngines } from '../../test/support/app.js';
-import { scanContent } from './scan.js';
+import { MAX_VIOLATIONS, scanContent } from './scan.js';
 import type { Rule } from './rules.js';
 
 const rule = (rule_id: string, pattern: string): Rule => ({
@@ -14,13 +14,24 @@ const rule = (rule_id: string, pattern: string): Rule => ({
 const LINE = 'const value = computeSomething(alpha, beta); // an ordinary line of code\n';
 const TEN_MB = LINE.repeat(Math.floor((10 * 1024 * 1024 - 1024) / (LINE.length + 1)));
 
+/** TEN_MB with `word` in place of "ordinary" on every `nth` line; returns the text and its line count. */
+function marked(word: string, nth: number): { text: string; lines: number } {
+  const lines = TEN_MB.split('\n');
+  for (let i = nth - 1; i < lines.length; i += nth) lines[i] = lines[i]!.replace('ordinary', word);
+  return { text: lines.join('\n'), lines: lines.length };
+}
+
 test('scanning a big text gives the event loop turns while it runs', async () => {
   let turns = 0;
   const ticker = setInterval(() => turns++, 0);
   try {
-    const violations = await scanContent([rule('value', 'value'), rule('absent', 'zzz')], TEN_MB);
-    assert.equal(violations.length, TEN_MB.length / LINE.length);
-    assert.equal(violations.at(-1)!.line, TEN_MB.length / LINE.length);
+    // A hit on every 200th line: fewer than MAX_VIOLATIONS, so the whole text is scanned.
+    const { text } = marked('flagged', 200);
+    const total = TEN_MB.length / LINE.length;
+    const { violations, truncated } = await scanContent([rule('flagged', 'flagged'), rule('absent', 'zzz')], text);
+    assert.equal(truncated, false);
+    assert.equal(violations.length, Math.floor(total / 200));
+    assert.equal(violations.at(-1)!.line, Math.floor(total / 200) * 200);
   } finally {
     clearInterval(ticker);
   }
@@ -29,7 +40,7 @@ test('scanning a big text gives the event loop turns while it runs', async () =>
 
 test('line numbers stay right across chunk boundaries and for multi-byte text', async () => {
   const lines = Array.from({ length: 30_000 }, (_, i) => (i % 997 === 0 ? `ünïcödé ✓ hit ${i}` : `plain line ${i} ✓`));
-  const found = await scanContent([rule('hit', String.raw`hit \d+`)], lines.join('\n'));
+  const { violations: found } = await scanContent([rule('hit', String.raw`hit \d+`)], lines.join('\n'));
   const expected = lines.flatMap((text, i) => (text.includes('hit') ? [{ line: i + 1, match: `hit ${i}` }] : []));
   assert.deepEqual(found.map((v) => ({ line: v.line, match: v.match })), expected);
 });
@@ -40,9 +51,9 @@ test('a missing rule finds a pattern that spans the boundary between two scanned
   // chunk exactly, so "BEGIN" ends it and "END" starts the second.
   const first = 'a'.repeat(256 * 1024 - 'BEGIN'.length) + 'BEGIN';
   const text = `${first}\nEND of the block\n${'filler line\n'.repeat(1000)}`;
-  assert.deepEqual(await scanContent([missing('block', String.raw`BEGIN\nEND`)], text), []);
+  assert.deepEqual((await scanContent([missing('block', String.raw`BEGIN\nEND`)], text)).violations, []);
   // Still reported when it really is absent.
-  const absent = await scanContent([missing('other', String.raw`BEGIN\nSTART`)], text);
+  const { violations: absent } = await scanContent([missing('other', String.raw`BEGIN\nSTART`)], text);
   assert.deepEqual(absent.map((v) => v.rule_id), ['other']);
 });
 
@@ -85,10 +96,8 @@ for (const engine of testEngines()) {
       ]),
     });
     assert.equal(put.status, 200);
-    // A TODO on every 100th line of the 10 MB body.
-    const lines = TEN_MB.split('\n');
-    for (let i = 99; i < lines.length; i += 100) lines[i] = lines[i]!.replace('ordinary', 'TODO');
-    const content = lines.join('\n');
+    // A TODO on every 200th line of the 10 MB body (fewer than MAX_VIOLATIONS in all).
+    const { text: content, lines } = marked('TODO', 200);
 
     let validationDone = false;
     const validation = fetch(`${url}/api/validate/p`, {
@@ -112,8 +121,8 @@ for (const engine of testEngines()) {
     const result = await validation;
     assert.equal(result.status, 200);
     const todos = result.body.violations.filter((v) => v.rule_id === 'todo');
-    assert.equal(todos.length, Math.floor(lines.length / 100));
-    assert.equal(todos[0]!.line, 100);
+    assert.equal(todos.length, Math.floor(lines / 200));
+    assert.equal(todos[0]!.line, 200);
     assert.deepEqual(result.body.violations.filter((v) => v.rule_id !== 'todo').map((v) => v.rule_id), ['license']);
     assert.ok(healthyWhileValidating > 0, '/health never answered during the validation');
   });
@@ -121,6 +130,43 @@ for (const engine of testEngines()) {
 
 test('patterns anchored to the text (\\A, \\z) are applied to each line on its own', async () => {
   const text = 'foo 1\nx foo\nfoo bar\nbar x\n';
-  const found = await scanContent([rule('starts', String.raw`\Afoo`), rule('ends', String.raw`bar\z`), rule('caret', '^x|x$')], text);
+  const { violations: found } = await scanContent([rule('starts', String.raw`\Afoo`), rule('ends', String.raw`bar\z`), rule('caret', '^x|x$')], text);
   assert.deepEqual(found.map((v) => [v.rule_id, v.line]), [['starts', 1], ['starts', 3], ['ends', 3], ['caret', 2], ['caret', 4]]);
 });
+
+for (const engine of testEngines()) {
+  test(`a rule that matches every line of 10 MB gets a short, cut answer, not hundreds of megabytes (${engine})`, { timeout: 60_000 }, async (t) => {
+    const { url, close } = await startListeningApp({}, engine);
+    t.after(close);
+    const put = await fetch(`${url}/api/validate/p/rules`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { rule_id: 'every-line', pattern: 'value' },
+        { rule_id: 'also-every-line', pattern: 'code$' },
+      ]),
+    });
+    assert.equal(put.status, 200);
+    const validate = async (content: string) => {
+      const res = await fetch(`${url}/api/validate/p`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content }) });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      return { bytes: text.length, body: JSON.parse(text) as { count: number; truncated?: boolean; violations: { rule_id: string; line: number }[] } };
+    };
+
+    const { bytes, body } = await validate(TEN_MB);
+    assert.equal(body.truncated, true);
+    assert.equal(body.count, MAX_VIOLATIONS);
+    assert.equal(body.violations.length, MAX_VIOLATIONS);
+    // The first violations in the usual order (rule by rule, lines ascending): all of the first
+    // rule's, lines 1 to 1000.
+    const first = body.violations[0]!.rule_id;
+    assert.deepEqual(body.violations.map((v) => [v.rule_id, v.line]), Array.from({ length: MAX_VIOLATIONS }, (_, i) => [first, i + 1]));
+    assert.ok(bytes < 200_000, `the answer is ${bytes} bytes`);
+
+    // Below the limit nothing is cut, and the answer does not say it was.
+    const small = await validate(LINE.repeat(10));
+    assert.equal(small.body.count, 20);
+    assert.equal('truncated' in small.body, false);
+  });
+}

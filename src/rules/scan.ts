@@ -15,6 +15,11 @@ export interface Violation {
 // rule runs over it in a single RE2 pass (one native call per match, not per line), and the
 // event loop gets a turn between chunks so a 10 MB body never blocks other requests.
 const CHUNK_CHARS = 256 * 1024;
+/**
+ * Most violations one scan reports. A hostile or unlucky rule (`a` over 3 million lines) would
+ * otherwise build an answer of hundreds of megabytes; past the limit the report says it is cut.
+ */
+export const MAX_VIOLATIONS = 1000;
 /** A match longer than this is cut in the report (a `.*` on a huge line would echo it all). */
 const MATCH_REPORT_LIMIT = 200;
 const NEWLINE = 0x0a;
@@ -24,6 +29,14 @@ interface LineMatcher {
   re: RE2;
   lineByLine: boolean;
   ignoreLine?: (line: string) => boolean;
+  /** Set once this rule has MAX_VIOLATIONS violations: it stops scanning. */
+  full: boolean;
+}
+
+export interface ScanResult {
+  violations: Violation[];
+  /** True when there were more than MAX_VIOLATIONS violations and only the first ones are listed. */
+  truncated: boolean;
 }
 
 interface MissingMatcher {
@@ -73,7 +86,7 @@ function scanChunk(m: LineMatcher, buf: Buffer, firstLine: number, out: Violatio
     } else {
       matchText = reportText(buf, at, matchEnd);
     }
-    if (flagged) out.push({ rule_id: rule.rule_id, severity: rule.severity, message: rule.message, line, match: matchText });
+    if (flagged && record(m, out, { rule_id: rule.rule_id, severity: rule.severity, message: rule.message, line, match: matchText })) return;
     if (lineEnd >= buf.length) break;
     re.lastIndex = lineEnd + 1;
   }
@@ -85,12 +98,22 @@ function scanLines(m: LineMatcher, buf: Buffer, firstLine: number, out: Violatio
   const lines = buf.toString('utf8').split('\n');
   // A chunk ends with its newline: the empty string after it is not a line.
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((text, i) => {
+  for (const [i, text] of lines.entries()) {
     const found = single.exec(text);
-    if (!found || (m.ignoreLine?.(text) ?? false)) return;
+    if (!found || (m.ignoreLine?.(text) ?? false)) continue;
     const match = found[0].length > MATCH_REPORT_LIMIT ? `${found[0].slice(0, MATCH_REPORT_LIMIT)}…` : found[0];
-    out.push({ rule_id: m.rule.rule_id, severity: m.rule.severity, message: m.rule.message, line: firstLine + i, match });
-  });
+    if (record(m, out, { rule_id: m.rule.rule_id, severity: m.rule.severity, message: m.rule.message, line: firstLine + i, match })) return;
+  }
+}
+
+/** Adds a violation; true (and the rule marked full) when one more would pass the limit. */
+function record(m: LineMatcher, out: Violation[], violation: Violation): boolean {
+  if (out.length >= MAX_VIOLATIONS) {
+    m.full = true;
+    return true;
+  }
+  out.push(violation);
+  return false;
 }
 
 const singleLine = new WeakMap<RE2, RE2>();
@@ -108,7 +131,7 @@ function lineAlone(re: RE2): RE2 {
  * Runs `rules` over `content` and returns their violations in rule order, lines ascending.
  * Every pattern was checked when its rule was stored; one that no longer compiles is skipped.
  */
-export async function scanContent(rules: Rule[], content: string): Promise<Violation[]> {
+export async function scanContent(rules: Rule[], content: string): Promise<ScanResult> {
   const text = content.includes('\r') ? content.replace(/\r\n?/g, '\n') : content;
   const lineMatchers: LineMatcher[] = [];
   const missing: MissingMatcher[] = [];
@@ -122,7 +145,7 @@ export async function scanContent(rules: Rule[], content: string): Promise<Viola
       continue;
     }
     if (rule.match_type === 'missing') missing.push({ rule, re, found: false });
-    else lineMatchers.push({ rule, re, lineByLine: needsLineByLine(pattern), ignoreLine: custom?.ignoreLine });
+    else lineMatchers.push({ rule, re, lineByLine: needsLineByLine(pattern), ignoreLine: custom?.ignoreLine, full: false });
   }
 
   const perRule = new Map<Rule, Violation[]>(lineMatchers.map((m) => [m.rule, []]));
@@ -137,7 +160,7 @@ export async function scanContent(rules: Rule[], content: string): Promise<Viola
     const chunk = text.slice(start, end);
     chunks++;
     const buf = Buffer.from(chunk, 'utf8');
-    for (const m of lineMatchers) scanChunk(m, buf, firstLine, perRule.get(m.rule)!);
+    for (const m of lineMatchers) if (!m.full) scanChunk(m, buf, firstLine, perRule.get(m.rule)!);
     for (const m of missing) {
       if (m.found) continue;
       m.re.lastIndex = 0;
@@ -170,7 +193,8 @@ export async function scanContent(rules: Rule[], content: string): Promise<Viola
     const absent = missing.find((m) => m.rule === rule);
     if (absent && !absent.found) out.push({ rule_id: rule.rule_id, severity: rule.severity, message: rule.message });
   }
-  return out;
+  const truncated = out.length > MAX_VIOLATIONS || lineMatchers.some((m) => m.full);
+  return { violations: out.slice(0, MAX_VIOLATIONS), truncated };
 }
 
 function countNewlines(buf: Buffer): number {

@@ -1,7 +1,7 @@
 import type { AppContext } from '../server/context.js';
 import { matchesAnyGlob } from './glob.js';
 import { listRules } from './rules.js';
-import { scanContent, type Violation } from './scan.js';
+import { scanContent, type ScanResult } from './scan.js';
 
 export interface ValidateInput {
   filename?: string;
@@ -14,10 +14,10 @@ export interface ValidateInput {
  * only rules whose `applies_to` globs match it run; with a stack, only universal rules and
  * rules of that stack.
  */
-export async function validateContent(ctx: AppContext, project: string, input: ValidateInput): Promise<Violation[]> {
+export async function validateContent(ctx: AppContext, project: string, input: ValidateInput): Promise<ScanResult> {
   const rules = (await listRules(ctx, project, { status: 'accepted', stack: input.stack })).filter(
     (rule) => !input.filename || matchesAnyGlob(input.filename, rule.applies_to),
   );
-  if (rules.length === 0) return [];
+  if (rules.length === 0) return { violations: [], truncated: false };
   return scanContent(rules, input.content);
 }
