@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from './engine.js';
 import { FixedInsert, FixedStatement } from './fixed-statement.js';
 import { createTestDatabase } from '../../test/support/postgres.js';
-import { testEngines } from '../../test/support/app.js';
+import { testEngines, type TestEngine } from '../../test/support/app.js';
 
 const insert = new FixedStatement<{ id: number }>(
   "insert into audit_log (timestamp, actor, action, resource, detail, outcome) values (?, ?, 'test.fixed', ?, '', 'success') returning id",
@@ -14,16 +14,22 @@ const insert = new FixedStatement<{ id: number }>(
 const count = async (db: Db) =>
   Number((await db.query.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).where('action', '=', 'test.fixed').executeTakeFirstOrThrow()).n);
 
+/** An empty database of the engine's, closed (and dropped) after the test. */
+async function openTestDatabase(t: TestContext, engine: TestEngine): Promise<Db> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'koor-fixed-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const pgDatabase = engine === 'postgres' ? await createTestDatabase(process.env.KOOR_TEST_POSTGRES_URL!) : undefined;
+  const db = await openDatabase({ dataDir, database: pgDatabase?.url });
+  t.after(async () => {
+    await db.close();
+    await pgDatabase?.drop();
+  });
+  return db;
+}
+
 for (const engine of testEngines()) {
   test(`a fixed statement commits and rolls back with the transaction it runs in, on ${engine}`, async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'koor-fixed-'));
-    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const pgDatabase = engine === 'postgres' ? await createTestDatabase(process.env.KOOR_TEST_POSTGRES_URL!) : undefined;
-    const db = await openDatabase({ dataDir, database: pgDatabase?.url });
-    t.after(async () => {
-      await db.close();
-      await pgDatabase?.drop();
-    });
+    const db = await openTestDatabase(t, engine);
 
     // Outside a transaction, and inside one that commits.
     const [outside] = await insert.run(db.query, ['2026-01-01T00:00:00.000Z', 'a', 'outside']);
@@ -57,14 +63,7 @@ const insertWithId = new FixedInsert("insert into audit_log (timestamp, actor, a
 
 for (const engine of testEngines()) {
   test(`a fixed insert answers the id of the row it stored, in and out of a transaction, on ${engine}`, async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'koor-fixed-'));
-    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const pgDatabase = engine === 'postgres' ? await createTestDatabase(process.env.KOOR_TEST_POSTGRES_URL!) : undefined;
-    const db = await openDatabase({ dataDir, database: pgDatabase?.url });
-    t.after(async () => {
-      await db.close();
-      await pgDatabase?.drop();
-    });
+    const db = await openTestDatabase(t, engine);
 
     const answered: Record<string, number> = {};
     answered.outside = await insertWithId.insert(db.query, ['2026-01-01T00:00:00.000Z', 'outside']);

@@ -21,6 +21,12 @@ function marked(word: string, nth: number): { text: string; lines: number } {
   return { text: lines.join('\n'), lines: lines.length };
 }
 
+/** Replaces project `p`'s local rules through the API. */
+async function putRules(url: string, rules: { rule_id: string; pattern: string; match_type?: string }[]): Promise<void> {
+  const put = await fetch(`${url}/api/validate/p/rules`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rules) });
+  assert.equal(put.status, 200);
+}
+
 test('scanning a big text gives the event loop turns while it runs', async () => {
   let turns = 0;
   const ticker = setInterval(() => turns++, 0);
@@ -61,16 +67,11 @@ for (const engine of testEngines()) {
   test(`a catastrophic pattern on a hostile line returns promptly (${engine})`, { timeout: 60_000 }, async (t) => {
     const { url, close } = await startListeningApp({}, engine);
     t.after(close);
-    const put = await fetch(`${url}/api/validate/p/rules`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([
-        { rule_id: 'nested', pattern: '(a+)+$' },
-        { rule_id: 'nested-bang', pattern: '(a+)+!' },
-        { rule_id: 'alternation', pattern: '^(a|aa)+$' },
-      ]),
-    });
-    assert.equal(put.status, 200);
+    await putRules(url, [
+      { rule_id: 'nested', pattern: '(a+)+$' },
+      { rule_id: 'nested-bang', pattern: '(a+)+!' },
+      { rule_id: 'alternation', pattern: '^(a|aa)+$' },
+    ]);
     const hostile = 'a'.repeat(50_000) + '!';
     const res = await fetch(`${url}/api/validate/p`, {
       method: 'POST',
@@ -86,16 +87,11 @@ for (const engine of testEngines()) {
   test(`/health answers while 10 MB are being validated (${engine})`, { timeout: 120_000 }, async (t) => {
     const { url, close } = await startListeningApp({}, engine);
     t.after(close);
-    const put = await fetch(`${url}/api/validate/p/rules`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([
-        { rule_id: 'todo', pattern: String.raw`\bTODO\b` },
-        { rule_id: 'password', pattern: String.raw`(?i)password\s*=\s*"[^"]+"` },
-        { rule_id: 'license', match_type: 'missing', pattern: '^// License' },
-      ]),
-    });
-    assert.equal(put.status, 200);
+    await putRules(url, [
+      { rule_id: 'todo', pattern: String.raw`\bTODO\b` },
+      { rule_id: 'password', pattern: String.raw`(?i)password\s*=\s*"[^"]+"` },
+      { rule_id: 'license', match_type: 'missing', pattern: '^// License' },
+    ]);
     // A TODO on every 200th line of the 10 MB body (fewer than MAX_VIOLATIONS in all).
     const { text: content, lines } = marked('TODO', 200);
 
@@ -138,15 +134,10 @@ for (const engine of testEngines()) {
   test(`a rule that matches every line of 10 MB gets a short, cut answer, not hundreds of megabytes (${engine})`, { timeout: 60_000 }, async (t) => {
     const { url, close } = await startListeningApp({}, engine);
     t.after(close);
-    const put = await fetch(`${url}/api/validate/p/rules`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([
-        { rule_id: 'every-line', pattern: 'value' },
-        { rule_id: 'also-every-line', pattern: 'code$' },
-      ]),
-    });
-    assert.equal(put.status, 200);
+    await putRules(url, [
+      { rule_id: 'every-line', pattern: 'value' },
+      { rule_id: 'also-every-line', pattern: 'code$' },
+    ]);
     const validate = async (content: string) => {
       const res = await fetch(`${url}/api/validate/p`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content }) });
       assert.equal(res.status, 200);
