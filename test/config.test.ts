@@ -94,6 +94,13 @@ test('loadConfig: bad values are refused with one line naming the setting and it
   assert.match(configError(() => loadConfig(['--no-such-flag', 'x'], {})), /no-such-flag/);
   assert.match(configError(() => loadConfig(['--event-history', '0'], {})), /--event-history "0"/);
   assert.match(configError(() => loadConfig(['--prune-interval', 'soon'], {})), /--prune-interval "soon"/);
+  assert.match(configError(() => loadConfig([], { KOOR_LEADER_RETRY: '0s' })), /KOOR_LEADER_RETRY "0s"/);
+});
+
+test('loadConfig: --leader-retry (PostgreSQL replicas) from a flag, the environment or the file', () => {
+  assert.equal(loadConfig(['--leader-retry', '1500ms'], {}).leaderRetryMs, 1500);
+  assert.equal(loadConfig([], { KOOR_LEADER_RETRY: '2s' }).leaderRetryMs, 2000);
+  assert.equal(loadConfig(['--config', writeSettings('leader.json', { leader_retry: '1m' })], {}).leaderRetryMs, 60_000);
 });
 
 test('loadConfig: a bad env value is reported even when other settings come from flags', () => {
