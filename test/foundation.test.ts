@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestApp, testEngines } from './support/app.js';
+import { startListeningApp, startTestApp, testEngines } from './support/app.js';
 
 for (const engine of testEngines()) {
   test(`health, errors and OpenAPI on ${engine}`, async (t) => {
@@ -57,4 +57,33 @@ test('malformed JSON and oversized bodies are clear 4xx answers', async (t) => {
   const huge = await app.inject({ method: 'POST', url: '/api/events/publish', headers: { 'content-type': 'application/json' }, payload: `{"topic":"a","data":"${'x'.repeat(10 * 1024 * 1024)}"}` });
   assert.equal(huge.statusCode, 413);
   assert.deepEqual(huge.json(), { error: 'request body exceeds the 10 MB limit', code: 413 });
+});
+
+test('JSON nested thousands of levels deep is a 400, not a 500, and stores nothing', async (t) => {
+  const { url, close } = await startListeningApp();
+  t.after(close);
+  const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  const post = (path: string, body: string, method = 'POST') =>
+    fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body });
+
+  // Parsing copes with any depth; storing and sending such an event used to overflow the stack.
+  for (const levels of [5_000, 1_000_000]) {
+    const deep = await post('/api/events/publish', `{"topic":"agent.deep","data":${nested(levels)}}`);
+    assert.equal(deep.status, 400);
+    assert.deepEqual(await deep.json(), { error: 'request body is nested more than 256 levels deep', code: 400 });
+  }
+  // Up to the limit is fine, and the event comes back whole.
+  const fine = await post('/api/events/publish', `{"topic":"agent.deep","data":${nested(255)}}`);
+  assert.equal(fine.status, 200);
+  assert.deepEqual((await fine.json()).data, JSON.parse(nested(255)));
+  const history = (await (await fetch(`${url}/api/events/history?topic=agent.deep`)).json()) as unknown[];
+  assert.equal(history.length, 1);
+
+  // State values are stored as sent, however deep; a diff of such versions is refused clearly.
+  assert.equal((await post('/api/state/deep/doc', nested(5_000), 'PUT')).status, 200);
+  assert.equal((await post('/api/state/deep/doc', nested(5_001), 'PUT')).status, 200);
+  const diff = await fetch(`${url}/api/state/deep/doc?diff=1,2`);
+  assert.equal(diff.status, 400);
+  assert.match(((await diff.json()) as { error: string }).error, /version 1 of state key "deep\/doc" is nested more than 256 levels deep/);
+  assert.equal((await (await fetch(`${url}/api/state/deep/doc`)).text()).length, 10_002);
 });

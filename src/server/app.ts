@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import { DEFAULT_CONFIG, type Config } from './config.js';
 import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
+import { refuseDeepJsonBodies } from './json-depth.js';
 import { JobSet } from './jobs.js';
 import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from './context.js';
@@ -98,6 +99,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   app.decorate('koor', ctx);
 
   installErrorHandling(app);
+  refuseDeepJsonBodies(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -2,6 +2,7 @@ import type { Actor, AppContext } from '../server/context.js';
 import { badRequest, notFound } from '../server/errors.js';
 import { publishEvent, type NewEvent } from '../events/publish.js';
 import { diffJson, type JsonDifference } from './json-diff.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../server/json-depth.js';
 import { NO_PRECONDITION, type Precondition } from './preconditions.js';
 import { versionedStore, type KeySummary, type StoredValue, type VersionSummary, type WriteResult } from './versioned-store.js';
 
@@ -123,11 +124,17 @@ export async function stateHistory(ctx: AppContext, key: string, limit = DEFAULT
 }
 
 function parseJsonVersion(value: StoredValue): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(value.data.toString('utf8'));
+    parsed = JSON.parse(value.data.toString('utf8'));
   } catch {
     throw badRequest(`version ${value.version} of state key "${value.key}" is not JSON (${value.content_type})`);
   }
+  // Values are stored as sent, however deep; comparing them walks both recursively.
+  if (nestedDeeperThan(parsed)) {
+    throw badRequest(`version ${value.version} of state key "${value.key}" is nested more than ${MAX_JSON_DEPTH} levels deep, too deep to diff`);
+  }
+  return parsed;
 }
 
 /** The JSON differences from version `a` to version `b`; 400 when either is not JSON. */
