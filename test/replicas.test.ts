@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import pg from 'pg';
 import { buildApp } from '../src/server/app.js';
 import { createTestDatabase } from './support/postgres.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 const serverUrl = process.env.KOOR_TEST_POSTGRES_URL;
 const skip = serverUrl ? false : 'needs KOOR_TEST_POSTGRES_URL (replicas share a PostgreSQL database)';
@@ -216,3 +217,50 @@ async function leaderOf(a: Replica, b: Replica): Promise<Replica> {
   assert.notEqual(leads(a), leads(b), 'exactly one replica leads');
   return leads(a) ? a : b;
 }
+
+test('when the leading koor-server process is killed, another process takes over its jobs', { skip, timeout: 60_000 }, async (t) => {
+  const database = await createTestDatabase(serverUrl!);
+  const dirs: string[] = [];
+  const servers: ServerProcess[] = [];
+  t.after(async () => {
+    for (const server of servers) if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    await Promise.all(servers.map((server) => server.exited));
+    await database.drop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'koor-replica-'));
+    dirs.push(dir);
+    const server = await startServerProcess(dir, ['--database', database.url, '--leader-retry', '200ms']);
+    servers.push(server);
+    return server;
+  };
+  const first = await start();
+  const leads = (server: ServerProcess) => server.stdout().includes('running the background jobs');
+  await waitFor(() => leads(first));
+  assert.ok(leads(first), 'the only process leads');
+  const second = await start();
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.equal(leads(second), false, 'a second process waits while the first leads');
+
+  // No goodbye: the process dies, PostgreSQL drops its session, and with it the lock.
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await waitFor(() => leads(second));
+  assert.ok(leads(second), 'the second process took over');
+
+  // And it really runs them: a webhook delivery goes out from it.
+  const deliveries: string[] = [];
+  const receiver = createServer((request, response) => {
+    deliveries.push(String(request.headers['x-koor-event']));
+    request.resume();
+    request.on('end', () => response.end('ok'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+  assert.equal((await call(second.url, 'POST', '/api/webhooks', { id: 'after-failover', url: hook })).status, 200);
+  assert.equal((await call(second.url, 'POST', '/api/events/publish', { topic: 'deploy.done' })).status, 200);
+  await waitFor(() => deliveries.includes('deploy.done'));
+  assert.deepEqual(deliveries, ['deploy.done']);
+});

@@ -113,13 +113,15 @@ export class JobSet {
     await this.stoppingLeaderJobs;
     if (!this.started || this.leading) return;
     this.leading = true;
-    this.log.debug('this replica runs the background jobs');
+    // Said at info: with several replicas, this is how an operator sees which one leads.
+    this.log.info('running the background jobs');
     for (const job of this.forLeader()) job.start();
   }
 
   private stopLeaderJobs(): Promise<void> {
     if (!this.leading) return this.stoppingLeaderJobs;
     this.leading = false;
+    if (this.started) this.log.warn('stopped running the background jobs: leadership lost; another replica takes over');
     this.stoppingLeaderJobs = (async () => {
       for (const job of this.forLeader().reverse()) {
         try {

@@ -7,6 +7,8 @@ export interface ServerProcess {
   url: string;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
+  /** Everything the process wrote to stdout (its log lines) so far. */
+  stdout(): string;
   /** Resolves with the exit code (or signal) once the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -25,9 +27,11 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   let errors = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
+  let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     let buffered = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -43,7 +47,7 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
     });
     void exited.then(({ code, signal }) => reject(new Error(`koor-server ended before listening (${code ?? signal}): ${errors}`)));
   });
-  return { child, url, stderr: () => errors, exited };
+  return { child, url, stderr: () => errors, stdout: () => output, exited };
 }
 
 /** Runs the bin to completion (for start-up failures) and returns its exit code and output. */
