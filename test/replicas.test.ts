@@ -3,7 +3,7 @@
 // background jobs, another taking over when it goes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,19 @@ async function twoReplicas(t: { after(fn: () => Promise<void>): void }, leaderRe
     await database.drop();
   });
   return [a, b];
+}
+
+/** A local HTTP server that answers every request 200 and keeps each one's headers, in order. */
+async function webhookReceiver(t: { after(fn: () => Promise<void>): void }): Promise<{ requests: IncomingHttpHeaders[]; url: string }> {
+  const requests: IncomingHttpHeaders[] = [];
+  const receiver = createServer((request, response) => {
+    requests.push(request.headers);
+    request.resume();
+    request.on('end', () => response.end('ok'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  return { requests, url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` };
 }
 
 /** A WebSocket subscriber keeping the ids of the events it receives. */
@@ -122,15 +135,8 @@ test('events stored by either replica reach the subscribers of both, once each a
 });
 
 test('only one replica sends webhook deliveries, and the other takes over when it stops', { skip }, async (t) => {
-  const deliveries: number[] = [];
-  const receiver = createServer((request, response) => {
-    deliveries.push(Number(request.headers['x-koor-delivery']));
-    request.resume();
-    request.on('end', () => response.end('ok'));
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const { requests, url: receiverUrl } = await webhookReceiver(t);
+  const deliveries = () => requests.map((headers) => Number(headers['x-koor-delivery']));
 
   const [a, b] = await twoReplicas(t);
   // Created on A; B learns of it through the database and stores deliveries for its own events.
@@ -150,10 +156,10 @@ test('only one replica sends webhook deliveries, and the other takes over when i
   };
 
   const first = await publishOn(a, 10);
-  await waitFor(() => deliveries.length >= first.length);
+  await waitFor(() => deliveries().length >= first.length);
   // Give a second sender, if there were one, time to deliver again.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.deepEqual([...deliveries].sort((x, y) => x - y), [...first].sort((x, y) => x - y), 'each event delivered exactly once');
+  assert.deepEqual(deliveries().sort((x, y) => x - y), [...first].sort((x, y) => x - y), 'each event delivered exactly once');
 
   // Whichever replica leads, stop it: the other one must take over the sending.
   const leader = await leaderOf(a, b);
@@ -161,8 +167,8 @@ test('only one replica sends webhook deliveries, and the other takes over when i
   await leader.close();
   const second: number[] = [];
   for (let i = 0; i < 5; i++) second.push((await call(standby.url, 'POST', '/api/events/publish', { topic: 'job.done', data: { after: i } })).json.id);
-  await waitFor(() => deliveries.length >= first.length + second.length);
-  assert.deepEqual([...deliveries].sort((x, y) => x - y), [...first, ...second].sort((x, y) => x - y));
+  await waitFor(() => deliveries().length >= first.length + second.length);
+  assert.deepEqual(deliveries().sort((x, y) => x - y), [...first, ...second].sort((x, y) => x - y));
 });
 
 test('a replica that loses its connection to the others catches up on what it missed, in order', { skip }, async (t) => {
@@ -250,17 +256,10 @@ test('when the leading koor-server process is killed, another process takes over
   assert.ok(leads(second), 'the second process took over');
 
   // And it really runs them: a webhook delivery goes out from it.
-  const deliveries: string[] = [];
-  const receiver = createServer((request, response) => {
-    deliveries.push(String(request.headers['x-koor-event']));
-    request.resume();
-    request.on('end', () => response.end('ok'));
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+  const { requests, url: hook } = await webhookReceiver(t);
+  const deliveries = () => requests.map((headers) => String(headers['x-koor-event']));
   assert.equal((await call(second.url, 'POST', '/api/webhooks', { id: 'after-failover', url: hook })).status, 200);
   assert.equal((await call(second.url, 'POST', '/api/events/publish', { topic: 'deploy.done' })).status, 200);
-  await waitFor(() => deliveries.includes('deploy.done'));
-  assert.deepEqual(deliveries, ['deploy.done']);
+  await waitFor(() => deliveries().includes('deploy.done'));
+  assert.deepEqual(deliveries(), ['deploy.done']);
 });
