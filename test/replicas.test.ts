@@ -263,3 +263,33 @@ test('when the leading koor-server process is killed, another process takes over
   await waitFor(() => deliveries().includes('deploy.done'));
   assert.deepEqual(deliveries(), ['deploy.done']);
 });
+
+test('a leader whose database connection hangs gives up leading instead of believing it leads', { skip, timeout: 30_000 }, async (t) => {
+  const [a, b] = await twoReplicas(t, 200);
+  const leader = await leaderOf(a, b);
+  const database = new URL(a.app.koor.config.database).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  t.after(() => admin.end());
+  // The backend holding the jobs lock, frozen: the connection stays open but answers nothing,
+  // as across a network partition.
+  const { rows } = await admin.query<{ pid: number }>(
+    "select l.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and l.granted and a.datname = $1 and a.application_name = 'koor-replica'",
+    [database],
+  );
+  assert.equal(rows.length, 1, 'one session holds the jobs lock');
+  const pid = rows[0]!.pid;
+  try {
+    process.kill(pid, 'SIGSTOP');
+  } catch {
+    t.skip('cannot signal the PostgreSQL backend from here (another user or another machine)');
+    return;
+  }
+  try {
+    const deadline = Date.now() + 10_000;
+    while (leader.app.koor.jobs.isLeader && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(leader.app.koor.jobs.isLeader, false, 'the leader noticed and stopped its jobs');
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+});

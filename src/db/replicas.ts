@@ -54,6 +54,8 @@ export interface PostgresReplicaOptions {
   warn: (message: string, err: Error) => void;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Advisory locks are numbered; names map to numbers inside PostgreSQL. */
 const lockKey = (name: string) => sql`hashtext(${`koor:${name}`})`;
 
@@ -89,6 +91,13 @@ export function postgresReplicas(options: PostgresReplicaOptions): Replicas {
             if (rows[0]?.locked) {
               leading = true;
               onChange(true);
+              // Held for as long as the connection lives: ask it something now and then, so
+              // that a connection that died without a word (a network partition) is noticed
+              // within a retry period or two, and leadership given up.
+              while (stillWanted()) {
+                await pause();
+                if (stillWanted()) await client.query('select 1');
+              }
               return;
             }
             await pause();
@@ -137,8 +146,16 @@ class SessionLoop implements Closable {
 
   private async run(): Promise<void> {
     while (!this.closed) {
-      // Named, so that an operator can tell these connections apart in pg_stat_activity.
-      const client = new pg.Client({ connectionString: this.options.url, application_name: 'koor-replica' });
+      const client = new pg.Client({
+        connectionString: this.options.url,
+        // Named, so that an operator can tell these connections apart in pg_stat_activity.
+        application_name: 'koor-replica',
+        // A connect or a query that hangs (a network partition) fails instead of waiting
+        // forever; a query answers within milliseconds when all is well.
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        query_timeout: Math.max(2 * this.options.retryMs, 1_000),
+        keepAlive: true,
+      });
       const ended = new Promise<Error>((resolve) => {
         client.on('error', resolve);
         client.on('end', () => resolve(new Error('connection ended')));
@@ -146,7 +163,9 @@ class SessionLoop implements Closable {
       try {
         await client.connect();
         this.client = client;
-        await this.session(client, () => !this.closed && this.client === client, () => this.pause());
+        // A session's pauses end early when its connection does, so that it notices at once.
+        const pause = () => Promise.race([this.pause(), ended.then(() => undefined)]);
+        await this.session(client, () => !this.closed && this.client === client, pause);
         if (!this.closed) {
           const err = await ended;
           if (!this.closed) this.options.warn('PostgreSQL replica connection lost; reconnecting', new Error(err.message));
