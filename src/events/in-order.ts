@@ -22,7 +22,6 @@ const PAGE = 500;
 export class InOrderEmitter {
   /** The highest id handed to the hub; undefined until the first event or `startAfter`. */
   private lastEmitted: number | undefined;
-  private queued = 0;
   private tail: Promise<void> = Promise.resolve();
   private remoteQueued = false;
 
@@ -88,12 +87,6 @@ export class InOrderEmitter {
 
   /** Steps run one at a time, in the order they were asked for. */
   private enqueue(step: () => Promise<void>): void {
-    this.queued++;
-    this.tail = this.tail
-      .then(step)
-      .catch((err: unknown) => this.onError(err))
-      .finally(() => {
-        this.queued--;
-      });
+    this.tail = this.tail.then(step).catch((err: unknown) => this.onError(err));
   }
 }

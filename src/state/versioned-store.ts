@@ -194,7 +194,6 @@ export class VersionedStore {
     const current = { hash, content_type: contentType, updated_at: updatedAt };
     const version = await this.bumpVersion(trx, key, precondition, current);
     if (version === undefined) return this.preconditionError(trx, key, precondition);
-    const row = { key, version, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id };
     await this.writes.insert.run(trx, [key, version, data, hash, contentType, updatedAt, actor.id]);
     await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
     return { key, version, hash, content_type: contentType, updated_at: updatedAt };
