@@ -36,8 +36,7 @@ export class FixedStatement<Row = never> {
   private readonly prepared = new WeakMap<SqliteDatabase.Database, PreparedOnce>();
 
   constructor(private readonly text: string) {
-    let n = 0;
-    this.postgresText = text.replace(/\?/g, () => `$${++n}`);
+    this.postgresText = numberedPlaceholders(text);
   }
 
   async run(executor: Executor, values: readonly unknown[]): Promise<Row[]> {
@@ -70,6 +69,12 @@ export class FixedStatement<Row = never> {
   }
 }
 
+/** PostgreSQL's spelling of the same SQL: `?` placeholders become `$1`, `$2`, … */
+function numberedPlaceholders(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
 interface PreparedOnce {
   statement: SqliteDatabase.Statement;
   reader: boolean;
@@ -87,8 +92,7 @@ export class FixedInsert extends FixedStatement {
   constructor(text: string) {
     super(text);
     this.returningText = `${text} returning id`;
-    let n = 0;
-    this.postgresReturningText = this.returningText.replace(/\?/g, () => `$${++n}`);
+    this.postgresReturningText = numberedPlaceholders(this.returningText);
   }
 
   async insert(executor: Executor, values: readonly unknown[]): Promise<number> {
