@@ -56,15 +56,15 @@ export interface PostgresReplicaOptions {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** Advisory locks are numbered; names map to numbers inside PostgreSQL. */
-const lockKey = (name: string) => sql`hashtext(${`koor:${name}`})`;
+/** Advisory locks are numbered; a name becomes its number inside PostgreSQL, by `hashtext`. */
+const lockName = (name: string) => `koor:${name}`;
 
 export function postgresReplicas(options: PostgresReplicaOptions): Replicas {
   // Carried by this replica's notices, so that it can tell its own from the others'.
   const self = randomUUID();
   return {
     async lockUntilCommit(trx, name) {
-      await sql`select pg_advisory_xact_lock(${lockKey(name)})`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(${lockName(name)}))`.execute(trx);
     },
     async notifyOnCommit(trx, channel) {
       await sql`select pg_notify(${channel}, ${self})`.execute(trx);
@@ -87,13 +87,12 @@ export function postgresReplicas(options: PostgresReplicaOptions): Replicas {
           // A session-level lock: held for as long as this connection lives, so a replica that
           // dies (or loses its connection) hands leadership on without doing anything.
           while (stillWanted()) {
-            const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [`koor:${name}`]);
+            const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [lockName(name)]);
             if (rows[0]?.locked) {
               leading = true;
               onChange(true);
-              // Held for as long as the connection lives: ask it something now and then, so
-              // that a connection that died without a word (a network partition) is noticed
-              // within a retry period or two, and leadership given up.
+              // Ask the connection something now and then, so that one that died without a
+              // word (a network partition) is noticed within a retry period or two.
               while (stillWanted()) {
                 await pause();
                 if (stillWanted()) await client.query('select 1');
