@@ -12,6 +12,8 @@ export interface HistoryFilter {
   from?: string;
   to?: string;
   source?: string;
+  /** Only events with a smaller id (the in-order emitter reads the gap below its own events). */
+  beforeId?: number;
 }
 
 export interface HistoryQuery extends HistoryFilter {
@@ -62,6 +64,7 @@ export async function scanEvents(
   for (;;) {
     let query = ctx.db.query.selectFrom('events').select(['id', 'topic', 'data', 'source', 'created_at']);
     if (cursor !== undefined) query = query.where('id', direction === 'asc' ? '>' : '<', cursor);
+    if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
     if (filter.from) query = query.where('created_at', '>=', filter.from);
     if (filter.to) query = query.where('created_at', '<=', filter.to);
     if (filter.source !== undefined) query = query.where('source', '=', filter.source);
@@ -98,8 +101,5 @@ export async function lastEventId(ctx: AppContext): Promise<number> {
 
 /** Committed events with `after < id < before` (no upper bound without `before`), oldest first. */
 export async function eventsBetween(ctx: AppContext, after: number, before: number | undefined, limit: number): Promise<KoorEvent[]> {
-  let query = ctx.db.query.selectFrom('events').select(['id', 'topic', 'data', 'source', 'created_at']).where('id', '>', after);
-  if (before !== undefined) query = query.where('id', '<', before);
-  const rows = await query.orderBy('id', 'asc').limit(limit).execute();
-  return rows.map(rowToEvent);
+  return (await scanEvents(ctx, { beforeId: before }, 'asc', after, limit)).events;
 }
