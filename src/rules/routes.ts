@@ -122,7 +122,9 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
       response: { 200: { type: 'array', items: ruleSchema }, 400: errors[400] },
     },
   }, async (request) => {
-    const sources = (request.query.source || 'local,learned').split(',').map((s) => s.trim()).filter(Boolean);
+    const named = (request.query.source ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    // Blank (`?source=` or `?source=%20`) means the default, like leaving it out.
+    const sources = named.length > 0 ? named : ['local', 'learned'];
     for (const source of sources) {
       if (!(SOURCES as readonly string[]).includes(source)) throw badRequest(`source must be among ${SOURCES.join(', ')} (got "${source}")`);
     }

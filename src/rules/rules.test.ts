@@ -156,6 +156,11 @@ for (const engine of testEngines()) {
     const external = await app.inject({ method: 'GET', url: '/api/rules/export?source=external' });
     assert.deepEqual(external.json().map((r: { rule_id: string; source: string }) => [r.rule_id, r.source]), [['ext-one', 'external']]);
     assert.equal((await app.inject({ method: 'GET', url: '/api/rules/export?source=bogus' })).statusCode, 400);
+    // A blank source is the default, not an empty list (which PostgreSQL refused with a 500).
+    for (const blank of ['', '%20', ',%20,']) {
+      const defaulted = await app.inject({ method: 'GET', url: `/api/rules/export?source=${blank}` });
+      assert.deepEqual(defaulted.json(), exported.json(), `source=${blank}`);
+    }
 
     // Export → import round trip into another server keeps rules working.
     const other = await startTestApp({}, engine);

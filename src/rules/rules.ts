@@ -204,6 +204,7 @@ export async function upsertRulesIn(trx: Executor, rules: Rule[]): Promise<void>
 
 /** Accepted rules whose source is one of `sources`, across every project. */
 export async function exportRules(ctx: AppContext, sources: string[]): Promise<Rule[]> {
+  if (sources.length === 0) return []; // `in ()` is an error on PostgreSQL
   const rows = await ctx.db.query
     .selectFrom('rules')
     .selectAll()
