@@ -4,6 +4,7 @@ import { DEFAULT_CONFIG, type Config } from './config.js';
 import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
 import { refuseDeepJsonBodies } from './json-depth.js';
+import { storableValueValidators } from './storable-values.js';
 import { JobSet } from './jobs.js';
 import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from './context.js';
@@ -76,6 +77,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
       void (reply as FastifyReply).code(status).send({ error: frameworkErrorMessage(err), code: status });
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: storableValueValidators() } },
   });
 
   const db = options.db ?? (await openDatabase({
