@@ -23,32 +23,32 @@ const isShape = (schema: unknown): schema is Shape => typeof schema === 'object'
 
 /**
  * The first value in `data` that the database cannot take: a number that is not finite, an
- * integer too large to be exact, or a string with a NUL character (PostgreSQL text cannot hold one; refusing it on SQLite too keeps
- * the engines alike). Undefined when there is none.
+ * integer too large to be exact, or a string with a NUL character (PostgreSQL text cannot hold
+ * one; refusing it on SQLite too keeps the engines alike). Undefined when there is none.
  *
  * Only values the schema gives a type are looked at: free-form parts (an event's `data`, a
- * property without a type) are stored as JSON text, which holds both escaped. Walks without
- * recursion, however deep the data.
+ * property without a type) are stored as JSON text, which holds both escaped. So the walk goes
+ * no deeper than the schema does, and it allocates nothing unless it finds something: it runs
+ * on every request.
  */
 export function firstUnstorableValue(data: unknown, schema: unknown): UnstorableValue | undefined {
-  const pending: Array<[unknown, unknown, string]> = [[data, schema, '']];
-  while (pending.length > 0) {
-    const [value, shape, path] = pending.pop()!;
-    if (!isShape(shape) || shape.type === undefined) continue;
-    if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return { path, problem: NOT_FINITE };
-      // Past 2^53 integers lose their last digits in JavaScript, and PostgreSQL's bigint ends at 2^63.
-      if (shape.type === 'integer' && !Number.isSafeInteger(value)) return { path, problem: TOO_LARGE };
-    } else if (typeof value === 'string') {
-      if (value.includes('\0')) return { path, problem: HAS_NUL };
-    } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) pending.push([value[i], shape.items, `${path}/${i}`]);
-    } else if (value !== null && typeof value === 'object') {
-      const entries = Object.entries(value);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
-        pending.push([child, shape.properties?.[key] ?? shape.additionalProperties, `${path}/${key}`]);
-      }
+  if (!isShape(schema) || schema.type === undefined) return undefined;
+  if (typeof data === 'number') {
+    if (!Number.isFinite(data)) return { path: '', problem: NOT_FINITE };
+    // Past 2^53 integers lose their last digits in JavaScript, and PostgreSQL's bigint ends at 2^63.
+    if (schema.type === 'integer' && !Number.isSafeInteger(data)) return { path: '', problem: TOO_LARGE };
+  } else if (typeof data === 'string') {
+    if (data.includes('\0')) return { path: '', problem: HAS_NUL };
+  } else if (Array.isArray(data)) {
+    for (let i = 0; i < data.length; i++) {
+      const found = firstUnstorableValue(data[i], schema.items);
+      if (found) return { path: `/${i}${found.path}`, problem: found.problem };
+    }
+  } else if (data !== null && typeof data === 'object') {
+    const record = data as Record<string, unknown>;
+    for (const key in record) {
+      const found = firstUnstorableValue(record[key], schema.properties?.[key] ?? schema.additionalProperties);
+      if (found) return { path: `/${key}${found.path}`, problem: found.problem };
     }
   }
   return undefined;
