@@ -74,7 +74,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
               },
             },
             count: { type: 'integer' },
-            truncated: { type: 'boolean', description: 'Present (true) when only the first 1000 violations are listed' },
+            truncated: { type: 'boolean', description: 'Present (true) when the list is incomplete: more than 1000 violations, or the scan reached its 10 s limit' },
           },
         },
         400: errors[400],

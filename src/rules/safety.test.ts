@@ -161,3 +161,43 @@ for (const engine of testEngines()) {
     assert.equal('truncated' in small.body, false);
   });
 }
+
+// Thousands of rules over one chunk of text used to run as one block: the server answered
+// nothing else until the scan was done (a 7 MB file against 60 000 rules froze it for minutes).
+test('a scan with thousands of rules lets other requests through while it runs', async (t) => {
+  const { url, close } = await startListeningApp();
+  t.after(close);
+  await putRules(url, Array.from({ length: 20_000 }, (_, i) => ({ rule_id: `never-${i}`, pattern: `never${i}here` })));
+  const content = LINE.repeat(2_500); // one chunk (about 180 KB)
+
+  const finished: string[] = [];
+  const validation = fetch(`${url}/api/validate/p`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content }) })
+    .then(async (res) => {
+      finished.push('validate');
+      return (await res.json()) as { count: number; truncated?: boolean };
+    });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const health = await fetch(`${url}/health`);
+  finished.push('health');
+  assert.equal(health.status, 200);
+  const result = await validation;
+  assert.deepEqual(finished, ['health', 'validate']);
+  assert.deepEqual(result, { project: 'p', violations: [], count: 0 });
+});
+
+test('a scan that reaches its time limit lists what it found and says it is cut, without guessing at missing rules', async () => {
+  const missingRule: Rule = { ...rule('needs-header', 'LICENSE HEADER'), match_type: 'missing' };
+  const many = Array.from({ length: 5_000 }, (_, i) => rule(`never-${i}`, `never${i}here`));
+  const text = LINE.repeat(2_500).replace('ordinary', 'flagged');
+
+  // Given the time, the scan finishes and reports both the flagged line and the missing header.
+  const whole = await scanContent([rule('flagged', 'flagged'), ...many, missingRule], text);
+  assert.equal(whole.truncated, false);
+  assert.deepEqual(whole.violations.map((v) => [v.rule_id, v.line]), [['flagged', 1], ['needs-header', undefined]]);
+
+  // With no time at all it stops at its first look at the clock: cut, and the header (which
+  // it never looked for) is not reported missing. Whatever it did list is real.
+  const cut = await scanContent([rule('flagged', 'flagged'), ...many, missingRule], text, { timeLimitMs: 0 });
+  assert.equal(cut.truncated, true);
+  assert.ok(cut.violations.every((v) => v.rule_id === 'flagged' && v.line === 1), JSON.stringify(cut.violations));
+});
