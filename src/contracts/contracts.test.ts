@@ -54,10 +54,10 @@ async function putSpec(app: FastifyInstance, project: string, name: string, doc:
   return app.inject({ method: 'PUT', url: `/api/specs/${project}/${name}`, payload: JSON.stringify(doc), headers: { 'content-type': 'application/json' } });
 }
 
-async function check(app: FastifyInstance, body: Record<string, unknown>) {
-  const res = await app.inject({ method: 'POST', url: '/api/contracts/shop/orders/validate', payload: body });
+async function check(app: FastifyInstance, body: Record<string, unknown>, contract = 'orders') {
+  const res = await app.inject({ method: 'POST', url: `/api/contracts/shop/${contract}/validate`, payload: body });
   assert.equal(res.statusCode, 200, res.body);
-  return res.json() as { valid: boolean; violations: { path: string; message: string }[] };
+  return res.json() as { valid: boolean; violations: { path: string; message: string }[]; truncated?: boolean };
 }
 
 function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
@@ -236,3 +236,47 @@ for (const engine of testEngines()) {
     assert.match(badUrl.json().error, /base_url/);
   });
 }
+
+// Hostile sizes: a 2 MB JSON Schema used to hold the server for eleven seconds while ajv
+// compiled it, a 10 MB array of wrong items answered with every one of its violations, and a
+// live service's answer was read whole, however long.
+test('contracts bound what they take: a JSON Schema up to 64 KB, 1000 violations listed, 10 MB of a live answer', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const properties = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`field_${i}`, { type: 'string', pattern: '^[a-z]+$' }]));
+  const withSchema = (count: number) => ({ kind: 'contract', version: '1', endpoints: { 'POST /x': { schema: { request: { type: 'object', properties: properties(count) } } } } });
+
+  const huge = await putSpec(app, 'shop', 'huge', withSchema(30_000));
+  assert.equal(huge.statusCode, 400);
+  assert.match(huge.json().error, /endpoints\["POST \/x"\]\.schema\.request: invalid JSON Schema: it is \d+ KB as JSON; the limit is 64 KB/);
+  assert.equal((await app.inject({ method: 'GET', url: '/api/specs/shop/huge' })).statusCode, 404);
+  assert.equal((await putSpec(app, 'shop', 'large', withSchema(500))).statusCode, 200);
+
+  assert.equal((await putSpec(app, 'shop', 'strings', { kind: 'contract', version: '1', endpoints: { 'POST /x': { schema: { request: { type: 'array', items: { type: 'string' } } } } } })).statusCode, 200);
+  const many = await check(app, { endpoint: 'POST /x', payload: Array.from({ length: 5_000 }, (_, i) => i) }, 'strings');
+  assert.equal(many.valid, false);
+  assert.equal(many.truncated, true);
+  assert.equal(many.violations.length, 1000);
+  assert.deepEqual(many.violations[999], { path: '[999]', message: 'must be string' });
+  // Below the limit nothing is cut, and the answer does not say it was.
+  const few = await check(app, { endpoint: 'POST /x', payload: [1, 'a'] }, 'strings');
+  assert.deepEqual(few, { valid: false, violations: [{ path: '[0]', message: 'must be string' }] });
+
+  // A live service whose answer never ends is read up to 10 MB, not until memory runs out.
+  assert.equal((await putSpec(app, 'shop', 'orders', ORDERS_CONTRACT)).statusCode, 200);
+  const endless = await listen((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    const chunk = Buffer.alloc(64 * 1024, ' ');
+    const more = () => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', more);
+    };
+    res.write('[');
+    more();
+  });
+  t.after(() => new Promise((resolve) => { endless.server.closeAllConnections(); endless.server.close(resolve); }));
+  const live = await app.inject({ method: 'POST', url: '/api/contracts/shop/orders/test', payload: { endpoint: 'GET /orders', base_url: endless.url } });
+  assert.equal(live.statusCode, 200);
+  assert.deepEqual(live.json().response_violations, [{ path: '$', message: 'response body is larger than 10 MB' }]);
+  assert.equal(live.json().valid, false);
+});

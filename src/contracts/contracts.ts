@@ -4,7 +4,7 @@ import { getSpec, listSpecs } from '../specs/specs.js';
 import { parseContract } from './document.js';
 import { testLiveEndpoint, type LiveTestResult } from './live-test.js';
 import type { Contract, ContractViolation } from './payload.js';
-import { checkDirection, findEndpoint, validateDirection } from './validate.js';
+import { MAX_CONTRACT_VIOLATIONS, checkDirection, findEndpoint, validateDirection } from './validate.js';
 
 /** The contract stored as spec `project/name`; 404 when absent, 400 when it is not a contract. */
 export async function loadContract(ctx: AppContext, project: string, name: string): Promise<Contract> {
@@ -45,6 +45,8 @@ function looksLikeContract(data: Buffer): boolean {
 export interface PayloadCheck {
   valid: boolean;
   violations: ContractViolation[];
+  /** Present (true) when there were more than MAX_CONTRACT_VIOLATIONS and only the first are listed. */
+  truncated?: true;
 }
 
 /** Checks a payload against one direction (`request` by default) of an endpoint of a stored contract. */
@@ -52,7 +54,8 @@ export async function validateContractPayload(ctx: AppContext, project: string, 
   const contract = await loadContract(ctx, project, name);
   const { spec } = findEndpoint(contract, input.endpoint);
   const violations = validateDirection(spec, checkDirection(input.direction ?? 'request'), input.payload);
-  return { valid: violations.length === 0, violations };
+  if (violations.length <= MAX_CONTRACT_VIOLATIONS) return { valid: violations.length === 0, violations };
+  return { valid: false, violations: violations.slice(0, MAX_CONTRACT_VIOLATIONS), truncated: true };
 }
 
 /** Calls the live service at `base_url` for one endpoint of a stored contract and checks it. */

@@ -6,6 +6,31 @@ import { validateDirection } from './validate.js';
 /** How long a live call may take before it counts as failed. */
 export const LIVE_CALL_TIMEOUT_MS = 10_000;
 
+/** Most of a live answer that is read: as much as a request to Koor may carry. */
+export const MAX_LIVE_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The response body as text, or null when it is longer than `limit` bytes (the rest is not
+ * read). A service that streams without end must not fill the server's memory.
+ */
+async function textUpTo(response: Response, limit: number): Promise<string | null> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export interface LiveTestResult {
   valid: boolean;
   endpoint: string;
@@ -92,10 +117,16 @@ export async function testLiveEndpoint(endpointKey: string, spec: EndpointSpec, 
   }
   result.status_code = response.status;
   const expected = spec.response_status ?? 200;
-  const text = await response.text().catch(() => '');
+  const text = await textUpTo(response, MAX_LIVE_RESPONSE_BYTES).catch(() => '');
   const violations: ContractViolation[] = [];
   if (response.status !== expected) {
     violations.push({ path: 'status', message: `expected status ${expected}, got ${response.status}` });
+  }
+  if (text === null) {
+    violations.push({ path: '$', message: `response body is larger than ${MAX_LIVE_RESPONSE_BYTES / 1024 / 1024} MB` });
+    result.response_violations = violations;
+    result.valid = false;
+    return result;
   }
   // A success answer is checked against `response`; a failing one against `error` if described.
   const direction = response.status === expected || response.status < 400 ? 'response' : 'error';

@@ -35,7 +35,17 @@ export default async function contractsRoutes(app: FastifyInstance): Promise<voi
             payload: {},
           },
         },
-        response: { 200: { type: 'object', properties: { valid: { type: 'boolean' }, violations: violationList } }, ...errors },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              valid: { type: 'boolean' },
+              violations: violationList,
+              truncated: { type: 'boolean', description: 'Present (true) when only the first 1000 violations are listed' },
+            },
+          },
+          ...errors,
+        },
       },
     },
     async (request) => {

@@ -22,11 +22,23 @@ export function checkDirection(direction: string): Direction {
 }
 
 /**
+ * Most violations one check lists. A 10 MB array of wrong items has millions: listing them all
+ * built answers of tens of megabytes, and spreading them into another list overflowed the
+ * stack. Past the limit the answer says it is cut, as rule validation does.
+ */
+export const MAX_CONTRACT_VIOLATIONS = 1000;
+
+/**
  * Checks `payload` against one direction of an endpoint. JSON Schema given for the direction
  * wins; otherwise the compact field map. A direction the contract does not describe accepts
- * anything.
+ * anything. Returns at most MAX_CONTRACT_VIOLATIONS + 1 violations, so that callers can tell
+ * a list that was cut.
  */
 export function validateDirection(spec: EndpointSpec, direction: Direction, payload: unknown): ContractViolation[] {
+  return allViolations(spec, direction, payload).slice(0, MAX_CONTRACT_VIOLATIONS + 1);
+}
+
+function allViolations(spec: EndpointSpec, direction: Direction, payload: unknown): ContractViolation[] {
   const schema = spec.schema?.[direction];
   if (schema !== undefined) return validateWithJsonSchema(schema, payload);
   if (direction === 'response' && spec.response_array !== undefined && spec.response_array !== false) {
