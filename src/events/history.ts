@@ -24,6 +24,12 @@ export interface HistoryQuery extends HistoryFilter {
 }
 
 export const MAX_HISTORY = 1000;
+/**
+ * Most event data (JSON text) one history answer or replay page holds. Events may carry up to
+ * 10 MB each, so 1000 of them were gigabytes built in memory at once; past this budget a page
+ * ends early (it always holds at least one event).
+ */
+export const PAGE_DATA_CHARS = 32 * 1024 * 1024;
 // Pattern filters that SQL cannot express exactly are applied here, a page at a time.
 const PAGE_SIZE = 500;
 
@@ -44,11 +50,14 @@ interface Scan {
   cursor: number | undefined;
   /** True when there is nothing more to scan in this direction. */
   exhausted: boolean;
+  /** True when the scan stopped early because its events' data reached `maxDataChars`. */
+  full?: boolean;
 }
 
 /**
  * Scans stored events in id order from a cursor (exclusive), collecting up to `want` that
- * pass the filter. Ascending scans return oldest first, descending newest first.
+ * pass the filter and, past the first, hold no more than `maxDataChars` of data between them.
+ * Ascending scans return oldest first, descending newest first.
  */
 export async function scanEvents(
   ctx: AppContext,
@@ -56,7 +65,9 @@ export async function scanEvents(
   direction: 'asc' | 'desc',
   cursor: number | undefined,
   want: number,
+  maxDataChars = Infinity,
 ): Promise<Scan> {
+  let dataChars = 0;
   const pattern = filter.pattern && !filter.pattern.matchesAll ? filter.pattern : undefined;
   const exact = pattern?.exactTopic ?? null;
   const prefix = pattern?.literalPrefix ?? '';
@@ -74,23 +85,32 @@ export async function scanEvents(
     const pageSize = pattern && exact === null ? PAGE_SIZE : want - events.length;
     const rows = await query.orderBy('id', direction).limit(pageSize).execute();
     for (const row of rows) {
+      const wanted = !pattern || exact !== null || pattern.matches(row.topic);
+      if (wanted) {
+        dataChars += row.data.length;
+        // The cursor stays on the last event taken, so the next scan starts with this one.
+        if (events.length > 0 && dataChars > maxDataChars) return { events, cursor, exhausted: false, full: true };
+        events.push(rowToEvent(row));
+      }
       cursor = Number(row.id);
-      if (pattern && exact === null && !pattern.matches(row.topic)) continue;
-      events.push(rowToEvent(row));
-      if (events.length === want) return { events, cursor, exhausted: false };
+      if (wanted && events.length === want) return { events, cursor, exhausted: false };
     }
     if (rows.length < pageSize) return { events, cursor, exhausted: true };
   }
 }
 
-/** `GET /api/events/history`: newest first, or oldest first after a cursor. */
-export async function readHistory(ctx: AppContext, query: HistoryQuery): Promise<KoorEvent[]> {
+/**
+ * `GET /api/events/history`: newest first, or oldest first after a cursor. `cut` says the data
+ * budget ended the answer before `last` events (the older ones, or the ones after the last id
+ * listed, are left for the next request).
+ */
+export async function readHistory(ctx: AppContext, query: HistoryQuery): Promise<{ events: KoorEvent[]; cut: boolean }> {
   const last = Math.min(query.last, MAX_HISTORY);
-  if (last <= 0) return [];
+  if (last <= 0) return { events: [], cut: false };
   const scan = query.after !== undefined
-    ? await scanEvents(ctx, query, 'asc', query.after, last)
-    : await scanEvents(ctx, query, 'desc', undefined, last);
-  return scan.events;
+    ? await scanEvents(ctx, query, 'asc', query.after, last, PAGE_DATA_CHARS)
+    : await scanEvents(ctx, query, 'desc', undefined, last, PAGE_DATA_CHARS);
+  return { events: scan.events, cut: scan.full === true };
 }
 
 /** The newest stored event id, or 0 when there is none. */

@@ -93,10 +93,10 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
       },
       response: { 200: { type: 'array', items: eventSchema }, ...errors },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const q = request.query;
     const { from, to } = parseTimeRange(q);
-    return readHistory(ctx, {
+    const { events, cut } = await readHistory(ctx, {
       last: q.last ?? 50,
       pattern: parsePattern(q.topic, 'topic'),
       from,
@@ -104,6 +104,9 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
       source: q.source,
       after: parseCursor(q.after, 'after'),
     });
+    // The answer stays a plain array (the wire format); a header says more was left out.
+    if (cut) reply.header('x-koor-truncated', 'true');
+    return events;
   });
 
   // WebSocket upgrades of SUBSCRIBE_PATH never reach the router; plain GETs do, for SSE.

@@ -1,7 +1,7 @@
 import type { AppContext } from '../server/context.js';
 import type { KoorEvent } from './hub.js';
 import type { TopicPattern } from './topics.js';
-import { scanEvents } from './history.js';
+import { PAGE_DATA_CHARS, scanEvents } from './history.js';
 
 /** Events a subscriber may have waiting (not yet written to its connection) before the oldest are dropped. */
 export const SUBSCRIBER_BUFFER = 64;
@@ -82,7 +82,7 @@ export class EventStream {
     }
     let cursor = this.after;
     for (;;) {
-      const page = await scanEvents(this.ctx, { pattern: this.pattern }, 'asc', cursor, REPLAY_PAGE);
+      const page = await scanEvents(this.ctx, { pattern: this.pattern }, 'asc', cursor, REPLAY_PAGE, PAGE_DATA_CHARS);
       for (const event of page.events) {
         if (this.closed) return;
         // Replay is paced by the connection rather than dropped: every stored event is wanted.
