@@ -196,3 +196,22 @@ for (const engine of testEngines()) {
     assert.equal(counted, 2);
   });
 }
+
+// Storing rules is one transaction on the event loop: 60 000 in one request held the server
+// for seconds. A request may carry 10 000.
+test('one request replaces or imports at most 10 000 rules, and a refused one stores nothing', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const rules = (count: number) => Array.from({ length: count }, (_, i) => ({ project: 'big', rule_id: `r${i}`, pattern: `never${i}` }));
+  const expected = { error: 'invalid request: body must NOT have more than 10000 items', code: 400 };
+
+  const tooManyLocal = await app.inject({ method: 'PUT', url: '/api/validate/big/rules', payload: rules(10_001) });
+  assert.equal(tooManyLocal.statusCode, 400);
+  assert.deepEqual(tooManyLocal.json(), expected);
+  const tooManyImported = await app.inject({ method: 'POST', url: '/api/rules/import', payload: rules(10_001) });
+  assert.deepEqual(tooManyImported.json(), expected);
+  const stored = await app.inject({ method: 'GET', url: '/api/validate/big/rules?status=all' });
+  assert.deepEqual(stored.json().rules.filter((r: { project: string }) => r.project === 'big'), []);
+
+  assert.deepEqual(await putRules(app, 'big', rules(10_000)), { project: 'big', count: 10_000 });
+});
