@@ -1,17 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../server/errors.js';
-import { SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
+import { MAX_RULES_PER_WRITE, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
 import { acceptRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
 import { validateContent, type ValidateInput } from './validate.js';
 import { projectParam, ruleInputSchema, ruleSchema, ruleStatusSchema } from './schemas.js';
 
-
-/**
- * Most rules one request may replace or import. Storing them is one transaction on the event
- * loop: 60 000 rules held the server for about 3 s; 10 000 take about half a second, far
- * beyond any real rule set.
- */
-export const MAX_RULES_PER_REQUEST = 10_000;
 const errors = { 400: { $ref: 'KoorError#' }, 404: { $ref: 'KoorError#' } };
 
 /** HTTP routes of the rules domain: rule sets, validation and the rule lifecycle. */
@@ -44,7 +37,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
       tags: ['rules'],
       summary: "Replace the project's local rules",
       params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
-      body: { type: 'array', items: ruleInputSchema, maxItems: MAX_RULES_PER_REQUEST },
+      body: { type: 'array', items: ruleInputSchema, maxItems: MAX_RULES_PER_WRITE },
       response: { 200: { type: 'object', properties: { project: { type: 'string' }, count: { type: 'integer' } } }, ...errors },
     },
   }, async (request) => {
@@ -144,7 +137,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
       tags: ['rules'],
       summary: 'Upsert rules as accepted (source defaults to external; ?project= for rules without one)',
       querystring: { type: 'object', properties: { project: projectParam } },
-      body: { type: 'array', items: ruleInputSchema, maxItems: MAX_RULES_PER_REQUEST },
+      body: { type: 'array', items: ruleInputSchema, maxItems: MAX_RULES_PER_WRITE },
       response: { 200: { type: 'object', properties: { imported: { type: 'integer' } } }, 400: errors[400] },
     },
   }, async (request) => ({ imported: await importRules(ctx, request.body, request.actor, { project: request.query.project }) }));

@@ -15,6 +15,13 @@ export const MATCH_TYPES = ['regex', 'missing', 'custom'] as const;
 export const SOURCES = ['local', 'learned', 'external'] as const;
 export const STATUSES = ['accepted', 'proposed', 'rejected'] as const;
 
+/**
+ * Most rules one write stores (a PUT, an import, a template). Storing them is one transaction
+ * on the event loop: 60 000 rules held the server for about 3 s; 10 000 take about half a
+ * second, far beyond any real rule set.
+ */
+export const MAX_RULES_PER_WRITE = 10_000;
+
 export interface Rule {
   project: string;
   rule_id: string;

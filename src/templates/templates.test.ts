@@ -77,3 +77,21 @@ for (const engine of testEngines()) {
     for (const action of ['template.create', 'template.apply', 'template.delete']) assert.ok(actions.has(action), action);
   });
 }
+
+test('a rules template holds at most 10 000 rules, like any one write of rules', async (t) => {
+  const { app, close } = await startTestApp();
+  t.after(close);
+  const rules = (count: number) => Array.from({ length: count }, (_, i) => ({ rule_id: `r${i}`, pattern: `never${i}` }));
+  const create = (id: string, kind: string, data: unknown) => app.inject({ method: 'POST', url: '/api/templates', payload: { id, name: id, kind, data } });
+
+  const tooMany = await create('huge', 'rules', rules(10_001));
+  assert.equal(tooMany.statusCode, 400);
+  assert.deepEqual(tooMany.json(), { error: 'data holds 10001 rules; a template may hold 10000', code: 400 });
+  const tooManyInBundle = await create('huge-bundle', 'bundle', { rules: rules(10_001) });
+  assert.deepEqual(tooManyInBundle.json(), { error: 'data.rules holds 10001 rules; a template may hold 10000', code: 400 });
+  assert.equal((await app.inject({ method: 'GET', url: '/api/templates/huge' })).statusCode, 404);
+
+  assert.equal((await create('large', 'rules', rules(10_000))).statusCode, 200);
+  const applied = await app.inject({ method: 'POST', url: '/api/templates/large/apply', payload: { project: 'p' } });
+  assert.equal(applied.json().rules, 10_000);
+});

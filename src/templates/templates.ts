@@ -1,7 +1,7 @@
 import type { Actor, AppContext } from '../server/context.js';
 import { badRequest, conflict, notFound } from '../server/errors.js';
 import { appendAudit } from '../audit/append.js';
-import { upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
+import { MAX_RULES_PER_WRITE, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
 import { checkContractDocument } from '../contracts/document.js';
 import { putSpec } from '../specs/specs.js';
 import type { TemplateRow } from './tables.js';
@@ -56,6 +56,9 @@ function partsOf(kind: string, data: unknown): TemplateParts {
     contracts = data.contracts ?? {};
   }
   if (!Array.isArray(rules)) throw badRequest(`data${kind === 'bundle' ? '.rules' : ''} must be an array of rules`);
+  if (rules.length > MAX_RULES_PER_WRITE) {
+    throw badRequest(`data${kind === 'bundle' ? '.rules' : ''} holds ${rules.length} rules; a template may hold ${MAX_RULES_PER_WRITE}`);
+  }
   if (!isObject(contracts)) throw badRequest(`data${kind === 'bundle' ? '.contracts' : ''} must be an object mapping spec names to contracts`);
   if (rules.length === 0 && Object.keys(contracts).length === 0) throw badRequest('data holds no rules and no contracts');
   rules.forEach((rule, i) => {
