@@ -97,6 +97,14 @@ test('loadConfig: bad values are refused with one line naming the setting and it
   assert.match(configError(() => loadConfig([], { KOOR_LEADER_RETRY: '0s' })), /KOOR_LEADER_RETRY "0s"/);
 });
 
+test('loadConfig: --request-timeout (default 5 minutes) from a flag, the environment or the file', () => {
+  assert.equal(loadConfig([], {}).requestTimeoutMs, 300_000);
+  assert.equal(loadConfig(['--request-timeout', '30s'], {}).requestTimeoutMs, 30_000);
+  assert.equal(loadConfig([], { KOOR_REQUEST_TIMEOUT: '2m' }).requestTimeoutMs, 120_000);
+  assert.equal(loadConfig(['--config', writeSettings('timeout.json', { request_timeout: '90s' })], {}).requestTimeoutMs, 90_000);
+  assert.match(configError(() => loadConfig(['--request-timeout', 'never'], {})), /--request-timeout "never"/);
+});
+
 test('loadConfig: --leader-retry (PostgreSQL replicas) from a flag, the environment or the file', () => {
   assert.equal(loadConfig(['--leader-retry', '1500ms'], {}).leaderRetryMs, 1500);
   assert.equal(loadConfig([], { KOOR_LEADER_RETRY: '2s' }).leaderRetryMs, 2000);

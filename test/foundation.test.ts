@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { startListeningApp, startTestApp, testEngines } from './support/app.js';
 
 for (const engine of testEngines()) {
@@ -86,4 +87,37 @@ test('JSON nested thousands of levels deep is a 400, not a 500, and stores nothi
   assert.equal(diff.status, 400);
   assert.match(((await diff.json()) as { error: string }).error, /version 1 of state key "deep\/doc" is nested more than 256 levels deep/);
   assert.equal((await (await fetch(`${url}/api/state/deep/doc`)).text()).length, 10_002);
+});
+
+/** Sends raw bytes to the server and resolves with everything it answers, once it closes. */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown;
+
+test("requests Node's HTTP parser refuses, or that never finish arriving, get the {error, code} shape", async (t) => {
+  const { url, close } = await startListeningApp({ requestTimeoutMs: 500 });
+  t.after(close);
+
+  const malformed = await rawExchange(url, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  assert.match(malformed, /^HTTP\/1\.1 400 /);
+  assert.deepEqual(bodyOf(malformed), { error: 'malformed HTTP request (HPE_INVALID_HEADER_TOKEN)', code: 400 });
+
+  const huge = await rawExchange(url, `GET /${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  assert.match(huge, /^HTTP\/1\.1 431 /);
+  assert.deepEqual(bodyOf(huge), { error: 'request headers are too large (the limit is 16 KB in all)', code: 431 });
+
+  // A body that stops coming: answered once the request timeout passes, and the connection closed.
+  const stalled = await rawExchange(url, 'PUT /api/state/slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten b');
+  assert.match(stalled, /^HTTP\/1\.1 408 /);
+  assert.deepEqual(bodyOf(stalled), { error: 'request timed out: the whole request must arrive within 500 ms', code: 408 });
+  assert.equal((await fetch(`${url}/api/state/slow`)).status, 404);
 });

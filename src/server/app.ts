@@ -5,6 +5,7 @@ import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
 import { refuseDeepJsonBodies } from './json-depth.js';
 import { storableValueValidators } from './storable-values.js';
+import { clientErrorAnswerer } from './client-errors.js';
 import { JobSet } from './jobs.js';
 import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from './context.js';
@@ -69,6 +70,11 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
     // Per-request log lines cost more than the requests themselves; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
+    requestTimeout: config.requestTimeoutMs,
+    // Node looks for requests past their time every 30 s by default; a shorter limit wants
+    // a closer look, or it would only be kept to the nearest half minute.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.requestTimeoutMs / 2)) },
+    clientErrorHandler: clientErrorAnswerer(config.requestTimeoutMs),
     return503OnClosing: true,
     // Errors the router raises before any route runs (a malformed %-escape, an over-long
     // path segment) get the same {error, code} shape as everything else.

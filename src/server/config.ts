@@ -24,6 +24,11 @@ export interface Config {
    * the one that does is gone, and how soon a lost replica connection is made again.
    */
   leaderRetryMs: number;
+  /**
+   * How long a client may take to send one whole request (headers and body). fastify's default
+   * is no limit, so a client trickling a body held its connection forever.
+   */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -41,6 +46,7 @@ export const DEFAULT_CONFIG: Config = {
   metricsFlushIntervalMs: 5_000,
   webhookTimeoutMs: 10_000,
   leaderRetryMs: 5_000,
+  requestTimeoutMs: 5 * 60_000,
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
@@ -71,6 +77,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'complianceIntervalMs', flag: 'compliance-interval', env: 'KOOR_COMPLIANCE_INTERVAL', file: 'compliance_interval', kind: 'duration' },
   { key: 'leaderRetryMs', flag: 'leader-retry', env: 'KOOR_LEADER_RETRY', file: 'leader_retry', kind: 'duration' },
   { key: 'metricsFlushIntervalMs', flag: 'metrics-flush-interval', env: 'KOOR_METRICS_FLUSH_INTERVAL', file: 'metrics_flush_interval', kind: 'duration' },
+  { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'KOOR_REQUEST_TIMEOUT', file: 'request_timeout', kind: 'duration' },
 ];
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
