@@ -203,8 +203,7 @@ export async function scanContent(rules: Rule[], content: string, options: ScanO
     }
     firstLine += countNewlines(buf);
     start = end;
-    if (start >= text.length) break;
-    await yieldToEventLoop();
+    if (start >= text.length || !(await mayGoOn())) break;
   }
 
   // A pattern a `missing` rule looks for may span two chunks (`BEGIN\nEND` with the chunk
