@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { testContractEndpoint, validateContractPayload } from './contracts.js';
 import { DIRECTIONS } from './payload.js';
+import { MAX_CONTRACT_VIOLATIONS } from './validate.js';
 
 const params = {
   type: 'object',
@@ -41,7 +42,7 @@ export default async function contractsRoutes(app: FastifyInstance): Promise<voi
             properties: {
               valid: { type: 'boolean' },
               violations: violationList,
-              truncated: { type: 'boolean', description: 'Present (true) when only the first 1000 violations are listed' },
+              truncated: { type: 'boolean', description: `Present (true) when only the first ${MAX_CONTRACT_VIOLATIONS} violations are listed` },
             },
           },
           ...errors,

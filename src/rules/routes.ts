@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../server/errors.js';
-import { MAX_RULES_PER_WRITE, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
+import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
+import { MAX_VIOLATIONS, SCAN_TIME_LIMIT_MS } from './scan.js';
 import { acceptRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
 import { validateContent, type ValidateInput } from './validate.js';
 import { projectParam, ruleInputSchema, ruleSchema, ruleStatusSchema } from './schemas.js';
@@ -74,7 +75,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
               },
             },
             count: { type: 'integer' },
-            truncated: { type: 'boolean', description: 'Present (true) when the list is incomplete: more than 1000 violations, or the scan reached its 10 s limit' },
+            truncated: { type: 'boolean', description: `Present (true) when the list is incomplete: more than ${MAX_VIOLATIONS} violations, or the scan reached its ${SCAN_TIME_LIMIT_MS / 1000} s limit` },
           },
         },
         400: errors[400],
@@ -117,14 +118,14 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { source?: string } }>('/api/rules/export', {
     schema: {
       tags: ['rules'],
-      summary: 'Accepted rules of the given sources (default local,learned), ready for import',
+      summary: `Accepted rules of the given sources (default ${DEFAULT_EXPORT_SOURCES.join(',')}), ready for import`,
       querystring: { type: 'object', properties: { source: { type: 'string' } } },
       response: { 200: { type: 'array', items: ruleSchema }, 400: errors[400] },
     },
   }, async (request) => {
     const named = (request.query.source ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     // Blank (`?source=` or `?source=%20`) means the default, like leaving it out.
-    const sources = named.length > 0 ? named : ['local', 'learned'];
+    const sources = named.length > 0 ? named : [...DEFAULT_EXPORT_SOURCES];
     for (const source of sources) {
       if (!(SOURCES as readonly string[]).includes(source)) throw badRequest(`source must be among ${SOURCES.join(', ')} (got "${source}")`);
     }

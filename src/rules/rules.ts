@@ -13,6 +13,8 @@ export const GLOBAL_PROJECT = '_global';
 export const SEVERITIES = ['error', 'warning'] as const;
 export const MATCH_TYPES = ['regex', 'missing', 'custom'] as const;
 export const SOURCES = ['local', 'learned', 'external'] as const;
+/** What an export takes when asked for no source: the rules written here, not the imported ones. */
+export const DEFAULT_EXPORT_SOURCES: readonly string[] = ['local', 'learned'];
 export const STATUSES = ['accepted', 'proposed', 'rejected'] as const;
 
 /**

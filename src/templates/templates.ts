@@ -55,10 +55,9 @@ function partsOf(kind: string, data: unknown): TemplateParts {
     rules = data.rules ?? [];
     contracts = data.contracts ?? {};
   }
-  if (!Array.isArray(rules)) throw badRequest(`data${kind === 'bundle' ? '.rules' : ''} must be an array of rules`);
-  if (rules.length > MAX_RULES_PER_WRITE) {
-    throw badRequest(`data${kind === 'bundle' ? '.rules' : ''} holds ${rules.length} rules; a template may hold ${MAX_RULES_PER_WRITE}`);
-  }
+  const rulesField = kind === 'bundle' ? 'data.rules' : 'data';
+  if (!Array.isArray(rules)) throw badRequest(`${rulesField} must be an array of rules`);
+  if (rules.length > MAX_RULES_PER_WRITE) throw badRequest(`${rulesField} holds ${rules.length} rules; a template may hold ${MAX_RULES_PER_WRITE}`);
   if (!isObject(contracts)) throw badRequest(`data${kind === 'bundle' ? '.contracts' : ''} must be an object mapping spec names to contracts`);
   if (rules.length === 0 && Object.keys(contracts).length === 0) throw badRequest('data holds no rules and no contracts');
   rules.forEach((rule, i) => {
