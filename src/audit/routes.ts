@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { queryAudit, summarizeAudit } from './audit.js';
-import { parseTimeRange } from './time-range.js';
+import { parseTimeRange } from '../kernel/time-range.js';
 
 const entrySchema = {
   type: 'object',

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import { flushAgentMetrics } from '../metrics/agent-metrics.js';
 import { userTables, type TableInfo } from './catalog.js';
 

@@ -6,10 +6,10 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Actor, AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import type { Database } from '../db/schema.js';
 import { appendAudit } from '../audit/append.js';
-import { badRequest, conflict } from '../server/errors.js';
+import { badRequest, conflict } from '../kernel/errors.js';
 import { userTables, type TableInfo } from './catalog.js';
 import { EXPORT_FORMAT } from './export.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { IntervalJob } from '../server/jobs.js';
+import { IntervalJob } from '../kernel/jobs.js';
 import { complianceHistory, runComplianceChecks } from './compliance.js';
 
 const runSchema = {

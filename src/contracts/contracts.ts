@@ -1,5 +1,5 @@
-import type { AppContext } from '../server/context.js';
-import { badRequest, notFound } from '../server/errors.js';
+import type { AppContext } from '../kernel/context.js';
+import { badRequest, notFound } from '../kernel/errors.js';
 import { getSpec, listSpecs } from '../specs/specs.js';
 import { parseContract } from './document.js';
 import { testLiveEndpoint, type LiveTestResult } from './live-test.js';

@@ -1,4 +1,4 @@
-import { badRequest } from '../server/errors.js';
+import { badRequest } from '../kernel/errors.js';
 import { parseEndpointKey } from './document.js';
 import type { ContractViolation, EndpointSpec } from './payload.js';
 import { validateDirection } from './validate.js';

@@ -1,4 +1,4 @@
-import { badRequest } from '../server/errors.js';
+import { badRequest } from '../kernel/errors.js';
 import { parseEndpointKey } from './document.js';
 import { validateWithJsonSchema } from './json-schema.js';
 import { DIRECTIONS, checkArrayPayload, checkPayload, type Contract, type ContractViolation, type Direction, type EndpointSpec } from './payload.js';

@@ -1,5 +1,5 @@
-import type { AppContext } from '../server/context.js';
-import type { Job } from '../server/jobs.js';
+import type { AppContext } from '../kernel/context.js';
+import type { Job } from '../kernel/jobs.js';
 import type { Closable } from '../db/replicas.js';
 import { eventsBetween, lastEventId } from './history.js';
 import { InOrderEmitter } from './in-order.js';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import type { KoorEvent } from './hub.js';
 import type { TopicPattern } from './topics.js';
 import type { EventRow } from './tables.js';

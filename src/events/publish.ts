@@ -1,4 +1,4 @@
-import type { Actor, AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import type { Transaction } from 'kysely';
 import { FixedInsert } from '../db/fixed-statement.js';
 import type { Executor } from '../db/engine.js';

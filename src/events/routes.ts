@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { HttpError, badRequest } from '../server/errors.js';
-import { IntervalJob } from '../server/jobs.js';
-import { parseTimeRange } from '../audit/time-range.js';
+import { HttpError, badRequest } from '../kernel/errors.js';
+import { IntervalJob } from '../kernel/jobs.js';
+import { parseTimeRange } from '../kernel/time-range.js';
 import { publishEvent } from './publish.js';
 import { readHistory, MAX_HISTORY } from './history.js';
 import { pruneEvents } from './prune.js';

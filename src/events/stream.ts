@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import type { KoorEvent } from './hub.js';
 import type { TopicPattern } from './topics.js';
 import { PAGE_DATA_CHARS, scanEvents } from './history.js';

@@ -1,4 +1,4 @@
-import { badRequest } from '../server/errors.js';
+import { badRequest } from '../kernel/errors.js';
 import { TopicPattern, TopicPatternError } from './topics.js';
 
 /** What a live subscriber asked for: a topic pattern and an optional resume cursor. */

@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import { hashToken } from './tokens.js';
 import { tokenCache } from './token-cache.js';
 import { instanceIdForTokenHash, recordSignOfLife } from './instances.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Actor, AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import type { Database } from '../db/schema.js';
-import { badRequest, HttpError, notFound } from '../server/errors.js';
+import { badRequest, HttpError, notFound } from '../kernel/errors.js';
 import { appendAudit } from '../audit/append.js';
 import { publishEvent } from '../events/publish.js';
 import { hashToken, newInstanceToken } from './tokens.js';

@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 
 interface CachedToken {
   instanceId: string;

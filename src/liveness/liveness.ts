@@ -1,5 +1,5 @@
-import type { Actor, AppContext } from '../server/context.js';
-import { IntervalJob } from '../server/jobs.js';
+import type { Actor, AppContext } from '../kernel/context.js';
+import { IntervalJob } from '../kernel/jobs.js';
 import { publishEvent } from '../events/publish.js';
 import { markSilentInstancesStale, type Instance } from '../instances/instances.js';
 

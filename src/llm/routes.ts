@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { parseTimeRange } from '../audit/time-range.js';
+import { parseTimeRange } from '../kernel/time-range.js';
 import { GROUP_BY, queryUsage, recordUsage, summarizeUsage, type GroupBy, type UsageInput } from './usage.js';
 
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;

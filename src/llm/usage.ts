@@ -1,4 +1,4 @@
-import type { Actor, AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import type { Executor } from '../db/engine.js';
 import { appendAudit } from '../audit/append.js';
 import { publishEvent } from '../events/publish.js';

@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { ANONYMOUS, type Actor, type AppContext } from '../server/context.js';
-import { HttpError } from '../server/errors.js';
+import { ANONYMOUS, type Actor, type AppContext } from '../kernel/context.js';
+import { HttpError } from '../kernel/errors.js';
 import { TOOLS } from './tools.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Actor, AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import { listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
 import { proposeRule } from '../rules/lifecycle.js';
 

@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../db/engine.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import type { CallCounters } from './counters.js';
 import './tables.js';
 

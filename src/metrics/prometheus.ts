@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import { listInstances } from '../instances/instances.js';
 import { lastEventId } from '../events/history.js';
 import { countState } from '../state/state.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { IntervalJob } from '../server/jobs.js';
+import { IntervalJob } from '../kernel/jobs.js';
 import { appendAudit } from '../audit/append.js';
 import { AgentMetricsFlusher, agentMetricRows, agentMetricSummary, registerFlusher } from './agent-metrics.js';
 import { serverMetrics } from './server-metrics.js';

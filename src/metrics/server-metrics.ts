@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import type { CallCounters } from './counters.js';
 import { listInstances } from '../instances/instances.js';
 import { lastEventId } from '../events/history.js';

@@ -1,5 +1,5 @@
-import type { AppContext, Actor } from '../server/context.js';
-import { conflict, notFound } from '../server/errors.js';
+import type { AppContext, Actor } from '../kernel/context.js';
+import { conflict, notFound } from '../kernel/errors.js';
 import { appendAudit } from '../audit/append.js';
 import { publishEvent } from '../events/publish.js';
 import { getRule, normalizeRule, upsertRule } from './rules.js';

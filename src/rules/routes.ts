@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../server/errors.js';
+import { badRequest } from '../kernel/errors.js';
 import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
 import { MAX_VIOLATIONS, SCAN_TIME_LIMIT_MS } from './scan.js';
 import { acceptRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';

@@ -1,6 +1,6 @@
-import type { AppContext, Actor } from '../server/context.js';
+import type { AppContext, Actor } from '../kernel/context.js';
 import type { Executor } from '../db/engine.js';
-import { badRequest } from '../server/errors.js';
+import { badRequest } from '../kernel/errors.js';
 import { appendAudit } from '../audit/append.js';
 import { checkGlob } from './glob.js';
 import { CUSTOM_CHECKS, patternError } from './patterns.js';

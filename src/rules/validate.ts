@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../kernel/context.js';
 import { matchesAnyGlob } from './glob.js';
 import { listRules } from './rules.js';
 import { scanContent, type ScanResult } from './scan.js';

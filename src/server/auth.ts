@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ADMIN, ANONYMOUS, type Actor, type AppContext } from './context.js';
-import { unauthorized } from './errors.js';
+import { ADMIN, ANONYMOUS, type Actor, type AppContext } from '../kernel/context.js';
+import { unauthorized } from '../kernel/errors.js';
 import { resolveInstanceToken } from '../instances/identity.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../kernel/duration.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { HttpError } from './errors.js';
+import { HttpError } from '../kernel/errors.js';
 
 /** The body of every failure, referenced by route schemas as `{ $ref: 'KoorError#' }`. */
 export const errorSchema = {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { formatUptime } from './duration.js';
+import { formatUptime } from '../kernel/duration.js';
 
 export default async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest, notFound } from '../server/errors.js';
-import { writePrecondition } from '../state/preconditions.js';
+import { badRequest, notFound } from '../kernel/errors.js';
+import { writePrecondition } from '../mvcc/preconditions.js';
 import {
   acceptRawBodies,
   bodyContentType,
@@ -12,7 +12,7 @@ import {
   sendJson,
   sendRawValue,
   setWrittenHeaders,
-} from '../state/http.js';
+} from '../mvcc/http.js';
 import { DEFAULT_CONTENT_TYPE, deleteSpec, getSpec, listSpecs, putSpec, specAtVersion, specHistory } from './specs.js';
 
 const projectParams = {

@@ -1,9 +1,9 @@
-import type { Actor, AppContext } from '../server/context.js';
-import { badRequest, notFound } from '../server/errors.js';
+import type { Actor, AppContext } from '../kernel/context.js';
+import { badRequest, notFound } from '../kernel/errors.js';
 import { publishEvent } from '../events/publish.js';
 import { checkContractDocument } from '../contracts/document.js';
-import { NO_PRECONDITION, type Precondition } from '../state/preconditions.js';
-import { versionedStore, type StoredValue, type VersionSummary } from '../state/versioned-store.js';
+import { NO_PRECONDITION, type Precondition } from '../mvcc/preconditions.js';
+import { versionedStore, type StoredValue, type VersionSummary } from '../mvcc/versioned-store.js';
 import './tables.js';
 
 // Matches the router's limit on one path parameter (fastify maxParamLength).

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest, notFound } from '../server/errors.js';
+import { badRequest, notFound } from '../kernel/errors.js';
 import {
   DEFAULT_CONTENT_TYPE,
   DEFAULT_HISTORY_LIMIT,
@@ -12,7 +12,7 @@ import {
   stateAtVersion,
   stateHistory,
 } from './state.js';
-import { writePrecondition } from './preconditions.js';
+import { writePrecondition } from '../mvcc/preconditions.js';
 import {
   acceptRawBodies,
   bodyContentType,
@@ -24,7 +24,7 @@ import {
   sendJson,
   sendRawValue,
   setWrittenHeaders,
-} from './http.js';
+} from '../mvcc/http.js';
 
 const keyParams = {
   type: 'object',

@@ -1,13 +1,13 @@
-import type { Actor, AppContext } from '../server/context.js';
-import { badRequest, notFound } from '../server/errors.js';
+import type { Actor, AppContext } from '../kernel/context.js';
+import { badRequest, notFound } from '../kernel/errors.js';
 import { publishEvent, type NewEvent } from '../events/publish.js';
-import { diffJson, type JsonDifference } from './json-diff.js';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from '../server/json-depth.js';
-import { NO_PRECONDITION, type Precondition } from './preconditions.js';
-import { versionedStore, type KeySummary, type StoredValue, type VersionSummary, type WriteResult } from './versioned-store.js';
+import { diffJson, type JsonDifference } from '../mvcc/json-diff.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../kernel/json-depth.js';
+import { NO_PRECONDITION, type Precondition } from '../mvcc/preconditions.js';
+import { versionedStore, type KeySummary, type StoredValue, type VersionSummary, type WriteResult } from '../mvcc/versioned-store.js';
 
-export type { KeySummary, StoredValue, VersionSummary, WriteResult } from './versioned-store.js';
-export type { Precondition } from './preconditions.js';
+export type { KeySummary, StoredValue, VersionSummary, WriteResult } from '../mvcc/versioned-store.js';
+export type { Precondition } from '../mvcc/preconditions.js';
 
 export const MAX_KEY_LENGTH = 1024;
 export const DEFAULT_CONTENT_TYPE = 'application/json';

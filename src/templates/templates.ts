@@ -1,5 +1,5 @@
-import type { Actor, AppContext } from '../server/context.js';
-import { badRequest, conflict, notFound } from '../server/errors.js';
+import type { Actor, AppContext } from '../kernel/context.js';
+import { badRequest, conflict, notFound } from '../kernel/errors.js';
 import { appendAudit } from '../audit/append.js';
 import { MAX_RULES_PER_WRITE, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
 import { checkContractDocument } from '../contracts/document.js';

@@ -1,7 +1,7 @@
 import type { Selectable, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { AppContext } from '../server/context.js';
-import type { Job } from '../server/jobs.js';
+import type { AppContext } from '../kernel/context.js';
+import type { Job } from '../kernel/jobs.js';
 import { eventJson, type KoorEvent } from '../events/hub.js';
 import { onEventStored, publishEvent } from '../events/publish.js';
 import type { TopicPattern } from '../events/topics.js';

@@ -1,4 +1,4 @@
-import { badRequest } from '../server/errors.js';
+import { badRequest } from './errors.js';
 
 // A date (`2026-02-16`) or a date-time with optional seconds, fraction and zone. A date-time
 // without a zone is read as UTC, like every time Koor stores.

@@ -2,14 +2,14 @@ import { hash as digest } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../db/engine.js';
 import { FixedStatement } from '../db/fixed-statement.js';
-import type { Actor, AppContext } from '../server/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import { appendAudit } from '../audit/append.js';
 import { commitWithEvents, type NewEvent } from '../events/publish.js';
-import { HttpError, notFound, preconditionFailed } from '../server/errors.js';
+import { HttpError, notFound, preconditionFailed } from '../kernel/errors.js';
 import { ValueCache, type CachedValue } from './cache.js';
 import { etagOf, type Precondition } from './preconditions.js';
-import type { VersionedKeyRow, VersionedValueRow } from './tables.js';
-import './tables.js';
+import type { VersionedKeyRow, VersionedValueRow } from '../state/tables.js';
+import '../state/tables.js';
 import '../specs/tables.js';
 
 /** The value of one version of a key. */

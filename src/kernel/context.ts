@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from './config.js';
+import type { Config } from '../server/config.js';
 import type { Db } from '../db/engine.js';
 import type { EventHub } from '../events/hub.js';
 import type { JobSet } from './jobs.js';

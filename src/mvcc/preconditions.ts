@@ -1,4 +1,4 @@
-import { badRequest } from '../server/errors.js';
+import { badRequest } from '../kernel/errors.js';
 
 /**
  * What a conditional write requires of the key's current version:
