@@ -9,6 +9,7 @@ import { startCheckpointer } from './checkpointer.js';
 import { forgetTransaction, registerExecutor } from './fixed-statement.js';
 import { WriteGate } from './write-gate.js';
 import { postgresReplicas, singleProcess, type Replicas } from './replicas.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -66,7 +67,7 @@ function withStatementCache(native: SqliteDatabase.Database): SqliteDialectDatab
   };
 }
 
-function openSqlite(file: string, warn: OpenOptions['warn']): Db {
+function openSqlite(file: string, warn: OpenOptions['warn'], lock?: DataDirLock): Db {
   const native = new SqliteDatabase(file);
   native.pragma('journal_mode = WAL');
   // NORMAL in WAL mode survives a killed process; only a power loss can undo the last commits.
@@ -100,6 +101,7 @@ function openSqlite(file: string, warn: OpenOptions['warn']): Db {
     close: async () => {
       await checkpointer?.stop();
       await query.destroy();
+      lock?.release();
     },
   };
 }
@@ -135,11 +137,19 @@ export async function openDatabase(options: OpenOptions): Promise<Db> {
   } else {
     const dataDir = options.dataDir ?? '.';
     let file = ':memory:';
+    let lock: DataDirLock | undefined;
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true });
+      // Taken before the file is opened: a second server must not even run migrations on it.
+      lock = lockDataDir(dataDir);
       file = join(dataDir, 'data.db');
     }
-    db = openSqlite(file, options.warn);
+    try {
+      db = openSqlite(file, options.warn, lock);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   }
   try {
     await migrateToLatest(db);
