@@ -1,6 +1,8 @@
 // State store throughput and latency at 32 connections with a 2 KB JSON value, next to a bare
 // node:http server answering the same 2 KB body (the baseline), all measured in this run.
 // Targets (issue 2): GET >= 60 % of the baseline's req/s, PUT >= 30 %, GET p99 < 5 ms.
+// PUT is measured twice: with the default synchronous=FULL (a commit survives a power loss)
+// and on a second server with --sqlite-synchronous normal, to show what durability costs.
 //
 // The three targets are measured in interleaved rounds (baseline, GET, PUT, baseline, …) and
 // each figure is the median over the rounds, so that load from other processes on the machine
@@ -83,29 +85,39 @@ export async function run(report: Report): Promise<void> {
   });
   const bareUrl = await listen(bare);
   const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-'));
+  const fastDataDir = mkdtempSync(join(tmpdir(), 'koor-bench-normal-'));
   const app = await buildApp({ dataDir, dashboardBind: '', logLevel: 'silent' });
+  const fast = await buildApp({ dataDir: fastDataDir, dashboardBind: '', logLevel: 'silent', sqliteSynchronous: 'normal' });
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    await fetch(`${base}/api/state/${KEY}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
-    const url = `${base}/api/state/${KEY}`;
     const putOptions = { method: 'PUT' as const, headers: { 'content-type': 'application/json' }, body };
+    const keyUrl = async (server: typeof app) => {
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}/api/state/${KEY}`;
+      await fetch(url, putOptions);
+      return url;
+    };
+    const url = await keyUrl(app);
+    const fastUrl = await keyUrl(fast);
 
     // Warm-up, then interleaved rounds.
     await measure(bareUrl);
     await measure(url);
     await measure(url, putOptions);
+    await measure(fastUrl, putOptions);
     await settle();
-    const rounds: Record<'bare' | 'get' | 'put', Figures[]> = { bare: [], get: [], put: [] };
+    const rounds: Record<'bare' | 'get' | 'put' | 'putNormal', Figures[]> = { bare: [], get: [], put: [], putNormal: [] };
     for (let round = 0; round < ROUNDS; round++) {
       rounds.bare.push(await measure(bareUrl));
       rounds.get.push(await measure(url));
       rounds.put.push(await measure(url, putOptions));
       await settle();
+      rounds.putNormal.push(await measure(fastUrl, putOptions));
+      await settle();
     }
     const baseline = medianFigures(rounds.bare);
     const get = medianFigures(rounds.get);
     const put = medianFigures(rounds.put);
+    const putNormal = medianFigures(rounds.putNormal);
 
     const line = (name: string, f: Figures, ratio?: number) =>
       `${name.padEnd(22)} ${f.requests.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms` +
@@ -124,11 +136,19 @@ export async function run(report: Report): Promise<void> {
     report(line('bare node:http (base)', baseline));
     report(`${line('GET /api/state/{key}', get, getRatio)}  (${spread(rounds.get)})`);
     report(`${line('PUT /api/state/{key}', put, putRatio)}  (${spread(rounds.put)})`);
+    report(`${line('PUT, synchronous=normal', putNormal, putNormal.requests / baseline.requests)}  (${spread(rounds.putNormal)})`);
+    const fullToNormal = rounds.put.map((f, i) => f.requests / rounds.putNormal[i]!.requests).sort((a, b) => a - b);
+    report(
+      `synchronous=full PUT throughput = ${(put.requests / putNormal.requests).toFixed(2)}× synchronous=normal ` +
+        `(rounds ${fullToNormal[0]!.toFixed(2)}–${fullToNormal[fullToNormal.length - 1]!.toFixed(2)})`,
+    );
     report(`${verdict(getRatio >= 0.6)} GET throughput >= 60 % of baseline (${(getRatio * 100).toFixed(0)} %)`);
     report(`${verdict(putRatio >= 0.3)} PUT throughput >= 30 % of baseline (${(putRatio * 100).toFixed(0)} %)`);
     report(`${verdict(get.p99 < 5)} GET p99 < 5 ms (${get.p99.toFixed(2)} ms)`);
   } finally {
     await app.close();
+    await fast.close();
+    rmSync(fastDataDir, { recursive: true, force: true });
     await new Promise((resolve) => bare.close(resolve));
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -12,6 +12,8 @@ import { postgresReplicas, singleProcess, type Replicas } from './replicas.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 
 export type EngineName = 'sqlite' | 'postgres';
+
+export type Durability = 'full' | 'normal';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -23,6 +25,12 @@ export interface Db {
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** What replicas sharing this database need from it (trivial on SQLite: one process per file). */
   replicas: Replicas;
+  /**
+   * Whether an acknowledged write survives a power loss: `full`, or `normal` when the last
+   * commits before one may be lost (SQLite's `synchronous=NORMAL`; PostgreSQL's
+   * `synchronous_commit=off`, read when the server starts).
+   */
+  durability: Durability;
   /** SQLite's native handle, for checks such as `PRAGMA integrity_check`; undefined on PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
@@ -34,6 +42,8 @@ export interface OpenOptions {
   dataDir?: string;
   /** Told about trouble that does not stop the database (e.g. the checkpoint worker failing). */
   warn?: (message: string, err: Error) => void;
+  /** SQLite's `synchronous` pragma (default `full`: commits survive a power loss). */
+  sqliteSynchronous?: Durability;
   /** PostgreSQL: how soon replica connections are retried and leadership is asked again. */
   replicaRetryMs?: number;
 }
@@ -67,11 +77,12 @@ function withStatementCache(native: SqliteDatabase.Database): SqliteDialectDatab
   };
 }
 
-function openSqlite(file: string, warn: OpenOptions['warn'], lock?: DataDirLock): Db {
+function openSqlite(file: string, synchronous: Durability, warn: OpenOptions['warn'], lock?: DataDirLock): Db {
   const native = new SqliteDatabase(file);
   native.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode survives a killed process; only a power loss can undo the last commits.
-  native.pragma('synchronous = NORMAL');
+  // In WAL mode FULL syncs the log at every commit, so a commit survives a power loss. NORMAL
+  // syncs at checkpoints only: a killed process loses nothing, a power loss the last commits.
+  native.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   native.pragma('busy_timeout = 5000');
   native.pragma('foreign_keys = ON');
   const gate = new WriteGate();
@@ -81,6 +92,7 @@ function openSqlite(file: string, warn: OpenOptions['warn'], lock?: DataDirLock)
   registerExecutor(query, 'sqlite');
   return {
     engine: 'sqlite',
+    durability: synchronous,
     query,
     replicas: singleProcess,
     sqlite: native,
@@ -116,6 +128,8 @@ function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: nu
   registerExecutor(query, 'postgres');
   return {
     engine: 'postgres',
+    // Until openDatabase has asked the server.
+    durability: 'full',
     query,
     replicas: postgresReplicas({ url, retryMs: replicaRetryMs, warn: (message, err) => warn?.(message, err) }),
     transaction: (work) =>
@@ -127,6 +141,16 @@ function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: nu
       await query.destroy();
     },
   };
+}
+
+/**
+ * With `synchronous_commit=off` PostgreSQL acknowledges a commit before its log is on disk
+ * (a crash of the server or the machine can lose the last ones); every other value waits for
+ * the local flush at least.
+ */
+async function postgresDurability(query: Kysely<Database>): Promise<Durability> {
+  const { rows } = await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(query);
+  return rows[0]?.synchronous_commit === 'off' ? 'normal' : 'full';
 }
 
 /** Opens the configured engine and brings its schema up to date; a failed migration throws. */
@@ -145,7 +169,7 @@ export async function openDatabase(options: OpenOptions): Promise<Db> {
       file = join(dataDir, 'data.db');
     }
     try {
-      db = openSqlite(file, options.warn, lock);
+      db = openSqlite(file, options.sqliteSynchronous ?? 'full', options.warn, lock);
     } catch (err) {
       lock?.release();
       throw err;
@@ -153,6 +177,7 @@ export async function openDatabase(options: OpenOptions): Promise<Db> {
   }
   try {
     await migrateToLatest(db);
+    if (db.engine === 'postgres') db.durability = await postgresDurability(db.query);
   } catch (err) {
     await db.close();
     throw err;

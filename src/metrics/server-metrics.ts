@@ -28,6 +28,8 @@ export interface ServerMetrics {
   last_event_id: number;
   api_bind: string;
   dashboard_bind: string;
+  /** `full` when an acknowledged write survives a power loss (see Db.durability). */
+  durability: 'full' | 'normal';
   token_tax: TokenTax;
 }
 
@@ -54,6 +56,7 @@ export async function serverMetrics(ctx: AppContext): Promise<ServerMetrics> {
     last_event_id: lastId,
     api_bind: ctx.config.bind,
     dashboard_bind: ctx.config.dashboardBind,
+    durability: ctx.db.durability,
     token_tax: tokenTax(ctx.counters),
   };
 }

@@ -89,6 +89,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   const db = options.db ?? (await openDatabase({
     database: config.database,
     dataDir: config.dataDir,
+    sqliteSynchronous: config.sqliteSynchronous,
     warn: (message, err) => app.log.warn({ err }, message),
     replicaRetryMs: config.leaderRetryMs,
   }));

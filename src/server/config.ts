@@ -4,6 +4,13 @@ import { parseDuration } from '../kernel/duration.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
+/**
+ * SQLite's `synchronous` setting. `full` (the default) syncs the write-ahead log at every
+ * commit, so an acknowledged write survives a power loss; `normal` syncs only at checkpoints:
+ * faster, still safe against a killed process, but a power loss can undo the last commits.
+ */
+export type SqliteSynchronous = 'full' | 'normal';
+
 export interface Config {
   bind: string;
   dashboardBind: string;
@@ -29,6 +36,7 @@ export interface Config {
    * is no limit, so a client trickling a body held its connection forever.
    */
   requestTimeoutMs: number;
+  sqliteSynchronous: SqliteSynchronous;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -47,12 +55,13 @@ export const DEFAULT_CONFIG: Config = {
   webhookTimeoutMs: 10_000,
   leaderRetryMs: 5_000,
   requestTimeoutMs: 5 * 60_000,
+  sqliteSynchronous: 'full',
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'bind' | 'optionalBind' | 'logLevel' | 'duration' | 'count';
+type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count';
 
 interface SettingSpec {
   key: keyof Config;
@@ -60,7 +69,12 @@ interface SettingSpec {
   env?: string;
   file: string;
   kind: Kind;
+  /** The values a `choice` accepts. */
+  choices?: readonly string[];
 }
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const SQLITE_SYNCHRONOUS: readonly SqliteSynchronous[] = ['full', 'normal'];
 
 // One row per setting: where it can come from and how it is checked.
 const SETTINGS: SettingSpec[] = [
@@ -69,7 +83,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'dataDir', flag: 'data-dir', env: 'KOOR_DATA_DIR', file: 'data_dir', kind: 'string' },
   { key: 'database', flag: 'database', env: 'KOOR_DATABASE', file: 'database', kind: 'string' },
   { key: 'authToken', flag: 'auth-token', env: 'KOOR_AUTH_TOKEN', file: 'auth_token', kind: 'string' },
-  { key: 'logLevel', flag: 'log-level', env: 'KOOR_LOG_LEVEL', file: 'log_level', kind: 'logLevel' },
+  { key: 'logLevel', flag: 'log-level', env: 'KOOR_LOG_LEVEL', file: 'log_level', kind: 'choice', choices: LOG_LEVELS },
   { key: 'livenessIntervalMs', flag: 'liveness-interval', env: 'KOOR_LIVENESS_INTERVAL', file: 'liveness_interval', kind: 'duration' },
   { key: 'staleAfterMs', flag: 'stale-after', env: 'KOOR_STALE_AFTER', file: 'stale_after', kind: 'duration' },
   { key: 'pruneIntervalMs', flag: 'prune-interval', env: 'KOOR_PRUNE_INTERVAL', file: 'prune_interval', kind: 'duration' },
@@ -78,9 +92,8 @@ const SETTINGS: SettingSpec[] = [
   { key: 'leaderRetryMs', flag: 'leader-retry', env: 'KOOR_LEADER_RETRY', file: 'leader_retry', kind: 'duration' },
   { key: 'metricsFlushIntervalMs', flag: 'metrics-flush-interval', env: 'KOOR_METRICS_FLUSH_INTERVAL', file: 'metrics_flush_interval', kind: 'duration' },
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'KOOR_REQUEST_TIMEOUT', file: 'request_timeout', kind: 'duration' },
+  { key: 'sqliteSynchronous', flag: 'sqlite-synchronous', env: 'KOOR_SQLITE_SYNCHRONOUS', file: 'sqlite_synchronous', kind: 'choice', choices: SQLITE_SYNCHRONOUS },
 ];
-
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
 
 export function parseBind(value: string, name: string): { host: string; port: number } {
   const match = value.match(/^(.*):(\d+)$/);
@@ -106,11 +119,11 @@ function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof 
     case 'optionalBind':
       if (text !== '') parseBind(text, name);
       return text;
-    case 'logLevel':
-      if (!LOG_LEVELS.includes(text)) {
-        throw new ConfigError(`invalid ${name} "${text}": expected one of ${LOG_LEVELS.join(', ')}`);
+    case 'choice':
+      if (!spec.choices!.includes(text)) {
+        throw new ConfigError(`invalid ${name} "${text}": expected one of ${spec.choices!.join(', ')}`);
       }
-      return text as LogLevel;
+      return text as Config[keyof Config];
     case 'duration': {
       const ms = parseDuration(text);
       if (ms === null || ms <= 0) throw new ConfigError(`invalid ${name} "${text}": expected a duration like 500ms, 90s or 5m`);
