@@ -56,7 +56,7 @@ test('the dashboard proxies /api/* with method, headers and body, and auth stays
 
   const denied = await fetch(`${base}/api/state`);
   assert.equal(denied.status, 401);
-  assert.deepEqual(await denied.json(), { error: 'invalid or missing bearer token', code: 401 });
+  assert.deepEqual(await denied.json(), { error: 'invalid or missing bearer token', code: 401, reason: 'unauthorized' });
 
   const health = await fetch(`${base}/health`);
   assert.equal(health.status, 200);

@@ -215,7 +215,7 @@ for (const engine of testEngines()) {
 
     const none = await refusal(subscribeUrl(url));
     assert.equal(none.status, 401);
-    assert.deepEqual(JSON.parse(none.body), { error: 'invalid or missing bearer token', code: 401 });
+    assert.deepEqual(JSON.parse(none.body), { error: 'invalid or missing bearer token', code: 401, reason: 'unauthorized' });
     assert.equal((await refusal(subscribeUrl(url, '?token=wrong'))).status, 401);
     assert.equal((await refusal(subscribeUrl(url), { headers: { authorization: 'Bearer wrong' } })).status, 401);
 

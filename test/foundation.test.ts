@@ -15,7 +15,7 @@ for (const engine of testEngines()) {
 
     const missing = await app.inject({ method: 'GET', url: '/api/nope' });
     assert.equal(missing.statusCode, 404);
-    assert.deepEqual(missing.json(), { error: 'no route for GET /api/nope', code: 404 });
+    assert.deepEqual(missing.json(), { error: 'no route for GET /api/nope', code: 404, reason: 'no_route' });
 
     const openapi = await app.inject({ method: 'GET', url: '/api/openapi.json' });
     assert.equal(openapi.statusCode, 200);
@@ -31,7 +31,7 @@ test('with an auth token, requests need the bearer and /health stays open', asyn
   assert.equal(open.statusCode, 200);
   const denied = await app.inject({ method: 'GET', url: '/api/openapi.json' });
   assert.equal(denied.statusCode, 401);
-  assert.deepEqual(denied.json(), { error: 'invalid or missing bearer token', code: 401 });
+  assert.deepEqual(denied.json(), { error: 'invalid or missing bearer token', code: 401, reason: 'unauthorized' });
   const wrong = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer nope' } });
   assert.equal(wrong.statusCode, 401);
   const allowed = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer s3cret' } });
@@ -43,7 +43,7 @@ test('router-level errors keep the {error, code} shape', async (t) => {
   t.after(close);
   const badEscape = await app.inject({ method: 'GET', url: '/api/specs/%ZZ' });
   assert.equal(badEscape.statusCode, 400);
-  assert.deepEqual(badEscape.json(), { error: 'malformed URL: invalid percent-encoding in the path', code: 400 });
+  assert.deepEqual(badEscape.json(), { error: 'malformed URL: invalid percent-encoding in the path', code: 400, reason: 'bad_request' });
   const longSegment = await app.inject({ method: 'GET', url: `/api/specs/${'p'.repeat(500)}` });
   assert.equal(longSegment.json().code, longSegment.statusCode);
   assert.equal(typeof longSegment.json().error, 'string');
@@ -57,7 +57,7 @@ test('malformed JSON and oversized bodies are clear 4xx answers', async (t) => {
   assert.match(malformed.json().error, /^malformed JSON body/);
   const huge = await app.inject({ method: 'POST', url: '/api/events/publish', headers: { 'content-type': 'application/json' }, payload: `{"topic":"a","data":"${'x'.repeat(10 * 1024 * 1024)}"}` });
   assert.equal(huge.statusCode, 413);
-  assert.deepEqual(huge.json(), { error: 'request body exceeds the 10 MB limit', code: 413 });
+  assert.deepEqual(huge.json(), { error: 'request body exceeds the 10 MB limit', code: 413, reason: 'payload_too_large' });
 });
 
 test('JSON nested thousands of levels deep is a 400, not a 500, and stores nothing', async (t) => {
@@ -71,7 +71,7 @@ test('JSON nested thousands of levels deep is a 400, not a 500, and stores nothi
   for (const levels of [5_000, 1_000_000]) {
     const deep = await post('/api/events/publish', `{"topic":"agent.deep","data":${nested(levels)}}`);
     assert.equal(deep.status, 400);
-    assert.deepEqual(await deep.json(), { error: 'request body is nested more than 256 levels deep', code: 400 });
+    assert.deepEqual(await deep.json(), { error: 'request body is nested more than 256 levels deep', code: 400, reason: 'bad_request' });
   }
   // Up to the limit is fine, and the event comes back whole.
   const fine = await post('/api/events/publish', `{"topic":"agent.deep","data":${nested(255)}}`);
@@ -109,15 +109,15 @@ test("requests Node's HTTP parser refuses, or that never finish arriving, get th
 
   const malformed = await rawExchange(url, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
   assert.match(malformed, /^HTTP\/1\.1 400 /);
-  assert.deepEqual(bodyOf(malformed), { error: 'malformed HTTP request (HPE_INVALID_HEADER_TOKEN)', code: 400 });
+  assert.deepEqual(bodyOf(malformed), { error: 'malformed HTTP request (HPE_INVALID_HEADER_TOKEN)', code: 400, reason: 'malformed_http' });
 
   const huge = await rawExchange(url, `GET /${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
   assert.match(huge, /^HTTP\/1\.1 431 /);
-  assert.deepEqual(bodyOf(huge), { error: 'request headers are too large (the limit is 16 KB in all)', code: 431 });
+  assert.deepEqual(bodyOf(huge), { error: 'request headers are too large (the limit is 16 KB in all)', code: 431, reason: 'headers_too_large' });
 
   // A body that stops coming: answered once the request timeout passes, and the connection closed.
   const stalled = await rawExchange(url, 'PUT /api/state/slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten b');
   assert.match(stalled, /^HTTP\/1\.1 408 /);
-  assert.deepEqual(bodyOf(stalled), { error: 'request timed out: the whole request must arrive within 500 ms', code: 408 });
+  assert.deepEqual(bodyOf(stalled), { error: 'request timed out: the whole request must arrive within 500 ms', code: 408, reason: 'request_timeout' });
   assert.equal((await fetch(`${url}/api/state/slow`)).status, 404);
 });

@@ -167,7 +167,7 @@ test('with auth on, /mcp needs a token and instance tokens name the caller', asy
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
   assert.equal(anonymous.status, 401);
-  assert.deepEqual(await anonymous.json(), { error: 'invalid or missing bearer token', code: 401 });
+  assert.deepEqual(await anonymous.json(), { error: 'invalid or missing bearer token', code: 401, reason: 'unauthorized' });
 
   const { client: admin } = await connect(url, { authorization: 'Bearer server-secret' });
   t.after(() => admin.close());

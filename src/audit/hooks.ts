@@ -33,7 +33,7 @@ export function auditResource(request: FastifyRequest): string {
   return request.url.split('?')[0]!;
 }
 
-// Every error body is `{error, code}` (see error-handler.ts); the message is the entry's detail.
+// Every error body is `{error, code, reason}` (see kernel/errors.ts); the message is the entry's detail.
 function errorMessage(payload: unknown, status: number): string {
   const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
   if (text) {

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { REASONS, errorJson } from '../kernel/errors.js';
 
 // Headers that describe one connection, not the message: never forwarded across the proxy.
 const HOP_BY_HOP = new Set([
@@ -22,7 +23,7 @@ function sendGatewayError(response: ServerResponse, message: string): void {
     return;
   }
   response.writeHead(502, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ error: message, code: 502 }));
+  response.end(errorJson(502, message, { reason: REASONS.apiUnreachable }));
 }
 
 /**

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { parseBind } from '../server/config.js';
+import { errorJson } from '../kernel/errors.js';
 import { proxyHttp, WebSocketRelay } from './proxy.js';
 import { StaticFiles } from './static-files.js';
 
@@ -41,7 +42,7 @@ export async function startDashboardServer(options: DashboardOptions): Promise<D
     }
     files.serve(request, response, pathname).catch(() => {
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: `cannot read dashboard file ${pathname}`, code: 500 }));
+      response.end(errorJson(500, `cannot read dashboard file ${pathname}`));
     });
   });
   server.on('upgrade', (request, socket, head) => {

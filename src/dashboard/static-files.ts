@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorJson } from '../kernel/errors.js';
 
 /**
  * The dashboard's own pages sit next to this module: `src/dashboard/public` when run from
@@ -77,14 +78,14 @@ export class StaticFiles {
   async serve(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<void> {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' });
-      response.end(JSON.stringify({ error: `method ${request.method} not allowed on ${pathname}`, code: 405 }));
+      response.end(errorJson(405, `method ${request.method} not allowed on ${pathname}`));
       return;
     }
     const file = this.resolvePath(pathname);
     const info = file ? await stat(file).catch(() => undefined) : undefined;
     if (!file || !info?.isFile()) {
       response.writeHead(404, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: `no dashboard file ${pathname}`, code: 404 }));
+      response.end(errorJson(404, `no dashboard file ${pathname}`));
       return;
     }
     response.writeHead(200, {

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Actor, AppContext } from '../kernel/context.js';
-import { HttpError } from '../kernel/errors.js';
+import { HttpError, errorJson, unauthorized, REASONS, type ErrorDetails } from '../kernel/errors.js';
 import { identifyCaller } from '../server/auth.js';
 import { eventJson } from './hub.js';
 import { EventStream, type StreamSink } from './stream.js';
@@ -27,8 +27,8 @@ function upgradeActor(ctx: AppContext, request: IncomingMessage, url: URL): Prom
 }
 
 /** Answers an upgrade request with a plain HTTP error in the usual `{error, code}` shape. */
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: message, code: status });
+function refuseUpgrade(socket: Duplex, status: number, message: string, details?: ErrorDetails): void {
+  const body = errorJson(status, message, details);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
@@ -95,22 +95,22 @@ export function serveEventSockets(app: FastifyInstance): void {
     const url = new URL(request.url ?? '/', 'http://koor.invalid');
     if (url.pathname !== SUBSCRIBE_PATH) {
       // Another part of the app may serve this path; if none does, say so instead of hanging.
-      if (app.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`);
+      if (app.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}`, { reason: REASONS.noRoute });
       return;
     }
     socket.on('error', () => undefined);
-    if (closing) return refuseUpgrade(socket, 503, 'server is shutting down');
+    if (closing) return refuseUpgrade(socket, 503, 'server is shutting down', { reason: REASONS.shuttingDown });
     void (async () => {
       let subscription: ReturnType<typeof parseSubscription>;
       try {
         const actor = await upgradeActor(ctx, request, url);
-        if (!actor) return refuseUpgrade(socket, 401, 'invalid or missing bearer token');
+        if (!actor) throw unauthorized();
         subscription = parseSubscription(
           url.searchParams.get('pattern') ?? undefined,
           url.searchParams.get('after') ?? undefined,
         );
       } catch (err) {
-        if (err instanceof HttpError) return refuseUpgrade(socket, err.status, err.message);
+        if (err instanceof HttpError) return refuseUpgrade(socket, err.status, err.message, { ...err.extra, reason: err.reason });
         ctx.log.error({ err }, 'WebSocket upgrade failed');
         return refuseUpgrade(socket, 500, 'internal server error');
       }

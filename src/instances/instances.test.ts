@@ -136,7 +136,7 @@ test('bad input and unknown ids get clear 4xx answers', async (t) => {
   ] as const) {
     const res = await app.inject({ method, url });
     assert.equal(res.statusCode, 404, url);
-    assert.deepEqual(res.json(), { error: 'instance not found: nope', code: 404 });
+    assert.deepEqual(res.json(), { error: 'instance not found: nope', code: 404, reason: 'not_found' });
   }
   const caps = await app.inject({ method: 'POST', url: '/api/instances/nope/capabilities', payload: { capabilities: [] } });
   assert.equal(caps.statusCode, 404);
@@ -207,7 +207,7 @@ for (const engine of testEngines()) {
     assert.equal(bye.statusCode, 200);
     const refused = await app.inject({ method: 'GET', url: '/api/instances', headers: asAgent });
     assert.equal(refused.statusCode, 401);
-    assert.deepEqual(refused.json(), { error: 'invalid or missing bearer token', code: 401 });
+    assert.deepEqual(refused.json(), { error: 'invalid or missing bearer token', code: 401, reason: 'unauthorized' });
     const refusedHeader = await app.inject({ method: 'GET', url: '/api/instances', headers: { 'x-koor-instance-token': agent.token } });
     assert.equal(refusedHeader.statusCode, 401);
   });

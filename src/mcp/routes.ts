@@ -5,6 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { errorBody } from '../kernel/errors.js';
 import { authInfoFor, createMcpServer } from './server.js';
 
 interface Session {
@@ -32,9 +33,16 @@ function toolCallCount(body: unknown): number {
   return messages.filter((m) => (m as { method?: unknown } | null)?.method === 'tools/call').length;
 }
 
-/** Answers in JSON-RPC's error shape: MCP clients read these, not Koor's REST errors. */
+/**
+ * An error in JSON-RPC's shape, which MCP clients read; Koor's own error body (with its
+ * status and reason) rides along as the error's `data`.
+ */
+function rpcErrorBody(status: number, message: string, rpcCode = -32000) {
+  return { jsonrpc: '2.0', error: { code: rpcCode, message, data: errorBody(status, message) }, id: null };
+}
+
 function rpcError(reply: FastifyReply, status: number, message: string) {
-  return reply.status(status).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+  return reply.status(status).send(rpcErrorBody(status, message));
 }
 
 /**
@@ -76,7 +84,7 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
       request.log.error({ err }, 'MCP request failed');
       if (!reply.raw.headersSent) {
         reply.raw.writeHead(500, { 'content-type': 'application/json' });
-        reply.raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
+        reply.raw.end(JSON.stringify(rpcErrorBody(500, 'internal error', -32603)));
       }
     }
   }
@@ -140,7 +148,7 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
   app.get('/mcp', { schema: schema('MCP server-to-client stream of a session (SSE)') }, async (request, reply) => {
     if (!sessionIdOf(request)) {
       // No session, no stream: stateless clients have nothing to listen to.
-      return reply.header('allow', 'POST, DELETE').status(405).send({ jsonrpc: '2.0', error: { code: -32000, message: 'GET /mcp needs an MCP session' }, id: null });
+      return rpcError(reply.header('allow', 'POST, DELETE'), 405, 'GET /mcp needs an MCP session');
     }
     const session = existingSession(request, reply);
     if (session) await serve(request, reply, session.transport);

@@ -203,7 +203,7 @@ test('one request replaces or imports at most 10 000 rules, and a refused one st
   const { app, close } = await startTestApp();
   t.after(close);
   const rules = (count: number) => Array.from({ length: count }, (_, i) => ({ project: 'big', rule_id: `r${i}`, pattern: `never${i}` }));
-  const expected = { error: 'invalid request: body must NOT have more than 10000 items', code: 400 };
+  const expected = { error: 'invalid request: body must NOT have more than 10000 items', code: 400, reason: 'invalid_request' };
 
   const tooManyLocal = await app.inject({ method: 'PUT', url: '/api/validate/big/rules', payload: rules(10_001) });
   assert.equal(tooManyLocal.statusCode, 400);

@@ -9,7 +9,7 @@ import { clientErrorAnswerer } from './client-errors.js';
 import { JobSet } from '../kernel/jobs.js';
 import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from '../kernel/context.js';
-import { installErrorHandling } from './error-handler.js';
+import { frameworkErrorBody, installErrorHandling } from './error-handler.js';
 import authPlugin from './auth.js';
 import auditHooks from '../audit/hooks.js';
 import metricsHooks from '../metrics/hooks.js';
@@ -42,12 +42,6 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 10 * 1024 * 1024;
 
-function frameworkErrorMessage(err: { code?: string; message: string }): string {
-  if (err.code === 'FST_ERR_BAD_URL') return 'malformed URL: invalid percent-encoding in the path';
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'a path segment is too long';
-  return err.message;
-}
-
 export interface BuildOptions {
   /** Use this database instead of opening the configured one (the app will not close it). */
   db?: Db;
@@ -75,12 +69,13 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
     // a closer look, or it would only be kept to the nearest half minute.
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.requestTimeoutMs / 2)) },
     clientErrorHandler: clientErrorAnswerer(config.requestTimeoutMs),
-    return503OnClosing: true,
+    // error-handler.ts refuses requests during close with Koor's own error body.
+    return503OnClosing: false,
     // Errors the router raises before any route runs (a malformed %-escape, an over-long
     // path segment) get the same {error, code} shape as everything else.
     frameworkErrors: (err, _request, reply) => {
-      const status = err.statusCode ?? 400;
-      void (reply as FastifyReply).code(status).send({ error: frameworkErrorMessage(err), code: status });
+      const { status, body } = frameworkErrorBody(err);
+      void (reply as FastifyReply).code(status).send(body);
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: storableValueValidators() } },

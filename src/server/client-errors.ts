@@ -1,28 +1,29 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { REASONS, errorJson, type ErrorDetails } from '../kernel/errors.js';
 
 /**
  * The status and message for a request Node's HTTP parser refused before any route saw it:
  * broken syntax, headers past Node's size limit, or a request that did not arrive in time.
  */
-function describe(err: NodeJS.ErrnoException, requestTimeoutMs: number): { status: number; message: string } {
+function describe(err: NodeJS.ErrnoException, requestTimeoutMs: number): { status: number; message: string; details?: ErrorDetails } {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     const limit = requestTimeoutMs >= 1000 ? `${requestTimeoutMs / 1000} s` : `${requestTimeoutMs} ms`;
     return { status: 408, message: `request timed out: the whole request must arrive within ${limit}` };
   }
   if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, message: 'request headers are too large (the limit is 16 KB in all)' };
-  return { status: 400, message: `malformed HTTP request${err.code ? ` (${err.code})` : ''}` };
+  return { status: 400, message: `malformed HTTP request${err.code ? ` (${err.code})` : ''}`, details: { reason: REASONS.malformedHttp } };
 }
 
 /**
- * Answers such a request in Koor's one error shape, `{error, code}`, and closes the
+ * Answers such a request in Koor's one error shape (`errorBody`), and closes the
  * connection; fastify's own answer has another shape. A connection already gone gets nothing.
  */
 export function clientErrorAnswerer(requestTimeoutMs: number) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const { status, message } = describe(err, requestTimeoutMs);
-    const body = JSON.stringify({ error: message, code: status });
+    const { status, message, details } = describe(err, requestTimeoutMs);
+    const body = errorJson(status, message, details);
     if (socket.writable) {
       socket.write(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +

@@ -1,52 +1,85 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { HttpError } from '../kernel/errors.js';
+import { HttpError, REASONS, errorBody, errorSchema, type ErrorDetails } from '../kernel/errors.js';
 
-/** The body of every failure, referenced by route schemas as `{ $ref: 'KoorError#' }`. */
-export const errorSchema = {
-  $id: 'KoorError',
-  type: 'object',
-  properties: { error: { type: 'string' }, code: { type: 'integer' } },
-  required: ['error', 'code'],
-  additionalProperties: true,
-} as const;
+interface Described {
+  status: number;
+  message: string;
+  details?: ErrorDetails;
+}
 
-function messageFor(err: FastifyError): { status: number; message: string } {
-  if (err.validation) {
-    return { status: 400, message: `invalid request: ${err.message}` };
-  }
+const malformedJson = (message: string): Described => ({
+  status: 400,
+  message: `malformed JSON body: ${message}`,
+  details: { reason: REASONS.malformedJson },
+});
+
+/** Status, message and reason for an error fastify raised (or anything else a handler let escape). */
+function describe(err: FastifyError): Described {
+  if (err.validation) return { status: 400, message: `invalid request: ${err.message}`, details: { reason: REASONS.invalidRequest } };
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, message: 'request body exceeds the 10 MB limit' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, message: `malformed JSON body: ${err.message}` };
+      return malformedJson(err.message);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, message: err.message };
   }
-  if (err instanceof SyntaxError) return { status: 400, message: `malformed JSON body: ${err.message}` };
+  if (err instanceof SyntaxError) return malformedJson(err.message);
   const status = err.statusCode ?? 500;
   return { status, message: status >= 500 ? 'internal server error' : err.message };
 }
 
+/** The messages of errors the router raises before any route runs. */
+function frameworkMessage(err: FastifyError): string {
+  if (err.code === 'FST_ERR_BAD_URL') return 'malformed URL: invalid percent-encoding in the path';
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'a path segment is too long';
+  return err.message;
+}
+
 /**
- * Turns every failure into `{error, code}`: typed HttpErrors from handlers, schema violations,
- * framework errors (body too large, malformed JSON), unknown routes, and anything unexpected
- * (logged, answered as a plain 500 without internals).
+ * The answer to an error the router raises before any route runs (a malformed %-escape, an
+ * over-long path segment): passed to fastify as its `frameworkErrors` option, so these get
+ * the same body as everything else.
+ */
+export function frameworkErrorBody(err: FastifyError): { status: number; body: ReturnType<typeof errorBody> } {
+  const status = err.statusCode ?? 400;
+  return { status, body: errorBody(status, frameworkMessage(err)) };
+}
+
+/**
+ * Turns every failure into Koor's error body (`errorBody`): typed HttpErrors from handlers,
+ * schema violations, framework errors (body too large, malformed JSON), unknown routes, and
+ * anything unexpected (logged, answered as a plain 500 without internals).
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.addSchema(errorSchema);
 
+  // A request that arrives while the app closes (on a kept-alive connection) is refused in
+  // the usual body; fastify's own 503 (return503OnClosing, turned off in app.ts) has another.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  // Callback style: the hot path passes through without allocating a promise.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    reply.header('connection', 'close');
+    done(new HttpError(503, 'server is shutting down', { reason: REASONS.shuttingDown }));
+  });
+
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {
-      reply.status(err.status).send({ error: err.message, code: err.status, ...err.extra });
+      reply.status(err.status).send(err.body());
       return;
     }
-    const { status, message } = messageFor(err as FastifyError);
+    const { status, message, details } = describe(err as FastifyError);
     if (status >= 500) request.log.error({ err, url: request.url }, 'request failed');
-    reply.status(status).send({ error: message, code: status });
+    reply.status(status).send(errorBody(status, message, details));
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}`, code: 404 });
+    const path = request.url.split('?')[0];
+    reply.status(404).send(errorBody(404, `no route for ${request.method} ${path}`, { reason: REASONS.noRoute }));
   });
 }

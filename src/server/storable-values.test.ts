@@ -39,7 +39,7 @@ for (const engine of testEngines()) {
       });
       return { status: response.status, body: (await response.json()) as unknown };
     };
-    const refused = (where: string, problem: string) => ({ status: 400, body: { error: `invalid request: ${where} ${problem}`, code: 400 } });
+    const refused = (where: string, problem: string) => ({ status: 400, body: { error: `invalid request: ${where} ${problem}`, code: 400, reason: 'invalid_request' } });
     const NOT_FINITE = 'must be a finite number';
     const HAS_NUL = 'must not contain the NUL character (\\u0000)';
 

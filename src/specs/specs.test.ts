@@ -58,7 +58,7 @@ for (const engine of testEngines()) {
     assert.deepEqual(deleted.json(), { deleted: 'truck-wash/api' });
     assert.deepEqual((await app.inject({ method: 'GET', url: '/api/specs/truck-wash/api' })).json(), {
       error: 'spec not found: truck-wash/api',
-      code: 404,
+      code: 404, reason: 'not_found',
     });
     assert.equal((await app.inject({ method: 'DELETE', url: '/api/specs/truck-wash/api' })).statusCode, 404);
     assert.deepEqual((await app.inject({ method: 'GET', url: '/api/specs/truck-wash' })).json().specs.map((s: { name: string }) => s.name), ['README']);
@@ -108,7 +108,7 @@ for (const engine of testEngines()) {
     assert.ok(problem, 'the contracts domain rejects this document');
     const refused = await put(app, 'p/contract', JSON.stringify(badContract));
     assert.equal(refused.statusCode, 400);
-    assert.deepEqual(refused.json(), { error: problem, code: 400 });
+    assert.deepEqual(refused.json(), { error: problem, code: 400, reason: 'bad_request' });
     assert.equal((await app.inject({ method: 'GET', url: '/api/specs/p/contract' })).statusCode, 404);
 
     // Documents that only look like contracts, or are not JSON, are stored as they are.

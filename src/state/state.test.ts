@@ -66,7 +66,7 @@ for (const engine of testEngines()) {
 
     const missing = await app.inject({ method: 'GET', url: '/api/state/nope' });
     assert.equal(missing.statusCode, 404);
-    assert.deepEqual(missing.json(), { error: 'state key not found: nope', code: 404 });
+    assert.deepEqual(missing.json(), { error: 'state key not found: nope', code: 404, reason: 'not_found' });
   });
 
   test(`state on ${engine}: If-None-Match answers 304 without a body`, async (t) => {
@@ -103,7 +103,7 @@ for (const engine of testEngines()) {
     // No key holds NUL, and a prefix with one is refused like any NUL in a typed field.
     assert.deepEqual((await app.inject({ method: 'GET', url: '/api/state?prefix=a%00' })).json(), {
       error: 'invalid request: querystring/prefix must not contain the NUL character (\\u0000)',
-      code: 400,
+      code: 400, reason: 'invalid_request',
     });
     await app.inject({ method: 'DELETE', url: '/api/state/a/2' });
     assert.deepEqual((await app.inject({ method: 'GET', url: '/api/state?prefix=a/' })).json().map((e: { key: string }) => e.key), ['a/1']);
@@ -199,11 +199,11 @@ for (const engine of testEngines()) {
     assert.equal((await app.inject({ method: 'POST', url: '/api/state/r?rollback=99999999999999999999' })).statusCode, 400);
     assert.deepEqual((await app.inject({ method: 'POST', url: '/api/state/r?rollback=7' })).json(), {
       error: 'version 7 of state key not found: r',
-      code: 404,
+      code: 404, reason: 'not_found',
     });
     assert.deepEqual((await app.inject({ method: 'POST', url: '/api/state/ghost?rollback=1' })).json(), {
       error: 'state key not found: ghost',
-      code: 404,
+      code: 404, reason: 'not_found',
     });
     assert.deepEqual(await auditActions(app, 'r'), [
       'state.put:success:anonymous',
@@ -221,7 +221,7 @@ for (const engine of testEngines()) {
     assert.equal(deleted.statusCode, 200);
     assert.deepEqual(deleted.json(), { deleted: 'x/y' });
     assert.equal((await app.inject({ method: 'GET', url: '/api/state/x/y' })).statusCode, 404);
-    assert.deepEqual((await app.inject({ method: 'DELETE', url: '/api/state/x/y' })).json(), { error: 'state key not found: x/y', code: 404 });
+    assert.deepEqual((await app.inject({ method: 'DELETE', url: '/api/state/x/y' })).json(), { error: 'state key not found: x/y', code: 404, reason: 'not_found' });
     assert.equal((await app.inject({ method: 'DELETE', url: '/api/state/never' })).statusCode, 404);
 
     // History survives the delete; the next write continues the numbering.
@@ -266,7 +266,7 @@ for (const engine of testEngines()) {
     assert.equal(staleEtag.statusCode, 412);
     assert.deepEqual(staleEtag.json(), {
       error: `If-Match "${sha('{"v":2}')}" failed: state key "cas" has ETag ${etag3}`,
-      code: 412,
+      code: 412, reason: 'precondition_failed',
       current_version: 3,
       current_etag: etag3,
     });
@@ -295,7 +295,7 @@ for (const engine of testEngines()) {
     assert.equal(absent.statusCode, 412);
     assert.deepEqual(absent.json(), {
       error: 'If-Match failed: state key "fresh" does not exist',
-      code: 412,
+      code: 412, reason: 'precondition_failed',
       current_version: null,
       current_etag: null,
     });
@@ -355,7 +355,7 @@ for (const engine of testEngines()) {
     assert.match(tooLong.json().error, /1025 characters.*1024/);
     const empty = await put(app, '', '1');
     assert.equal(empty.statusCode, 400);
-    assert.deepEqual(empty.json(), { error: 'state key must not be empty', code: 400 });
+    assert.deepEqual(empty.json(), { error: 'state key must not be empty', code: 400, reason: 'bad_request' });
     assert.equal((await app.inject({ method: 'GET', url: '/api/state/' })).statusCode, 400);
     const nul = await put(app, 'a%00b', '1');
     assert.equal(nul.statusCode, 400);

@@ -86,9 +86,9 @@ test('a rules template holds at most 10 000 rules, like any one write of rules',
 
   const tooMany = await create('huge', 'rules', rules(10_001));
   assert.equal(tooMany.statusCode, 400);
-  assert.deepEqual(tooMany.json(), { error: 'data holds 10001 rules; a template may hold 10000', code: 400 });
+  assert.deepEqual(tooMany.json(), { error: 'data holds 10001 rules; a template may hold 10000', code: 400, reason: 'bad_request' });
   const tooManyInBundle = await create('huge-bundle', 'bundle', { rules: rules(10_001) });
-  assert.deepEqual(tooManyInBundle.json(), { error: 'data.rules holds 10001 rules; a template may hold 10000', code: 400 });
+  assert.deepEqual(tooManyInBundle.json(), { error: 'data.rules holds 10001 rules; a template may hold 10000', code: 400, reason: 'bad_request' });
   assert.equal((await app.inject({ method: 'GET', url: '/api/templates/huge' })).statusCode, 404);
 
   assert.equal((await create('large', 'rules', rules(10_000))).statusCode, 200);
