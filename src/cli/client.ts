@@ -58,13 +58,17 @@ export function unreachable(server: string, err: unknown): CliError {
   return new CliError(`cannot reach ${server}: ${reason}`, ExitCode.unreachable);
 }
 
-/** The server's `{error, code, …}` body as one line: its message plus any extra facts (e.g. the current version on 412). */
+/**
+ * The server's `{error, code, reason, …}` body as one line: its message plus any extra facts
+ * (e.g. the current version on 412). The status shows in the exit code, and the reason, for
+ * programs, would only repeat the message.
+ */
 export function describeFailure(reply: Reply): string {
   const text = reply.body.toString('utf8');
   try {
     const parsed = JSON.parse(text) as Record<string, unknown>;
     if (parsed && typeof parsed.error === 'string') {
-      const { error, code: _code, ...extra } = parsed;
+      const { error, code: _code, reason: _reason, ...extra } = parsed;
       return Object.keys(extra).length > 0 ? `${error} ${JSON.stringify(extra)}` : error;
     }
   } catch {
