@@ -161,3 +161,27 @@ test('koor-cli events subscribe fills the gap from history when a slow reader ma
   assert.ok(historyReads > 0, 'the server dropped events and the CLI read them back from history');
   assert.deepEqual(out.lines.map((e) => e.id), published);
 });
+
+test("koor-cli events subscribe takes Go's globs and exits with the server's message on a malformed pattern", async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'koor-cli-sub-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const server = await startOn(dataDir, 0);
+  t.after(() => server.app.close());
+  const cli = new CliWorkspace(server.url);
+  t.after(() => cli.remove());
+
+  // `api.ch*` (a wildcard inside a segment, matching across dots) is what Go Koor users write.
+  const child = await cli.spawn(['events', 'subscribe', 'api.ch*', '--after', '0', '--max', '2']);
+  const out = collectLines(child);
+  await publish(server.url, 'api.change', 1);
+  await publish(server.url, 'api.other', 2);
+  await publish(server.url, 'api.check.done', 3);
+  assert.equal(await out.exited, 0);
+  assert.deepEqual(out.lines.map((e) => e.topic), ['api.change', 'api.check.done']);
+
+  // A refused pattern is not retried: the command ends with the reason and exit code 2.
+  const refused = await cli.run(['events', 'subscribe', 'api.[x']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /invalid pattern.*api\.\[x/);
+  assert.doesNotMatch(refused.stderr, /reconnecting/);
+});

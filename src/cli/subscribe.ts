@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket as WsSocket } from 'ws';
 import { identityHeaders, unreachable } from './client.js';
 import { CliError, ExitCode, exitCodeForStatus } from './exit-codes.js';
@@ -116,6 +117,7 @@ export async function subscribeEvents(cli: Cli, pattern: string, options: Subscr
       const ws = new WebSocket(url, { headers: identityHeaders(cli.connection), perMessageDeflate: false });
       socket = ws;
       let failure = 'connection closed';
+      let answered = false;
       let silence: NodeJS.Timeout | undefined;
       const heard = () => {
         clearTimeout(silence);
@@ -136,19 +138,26 @@ export async function subscribeEvents(cli: Cli, pattern: string, options: Subscr
         heard();
         queue = queue.then(() => handleFrame(data)).catch((err) => stop(err));
       });
+      // The upgrade was answered with an HTTP status instead: a refusal (a bad pattern, a bad
+      // token) ends the command with the server's message, since retrying cannot fix it;
+      // anything else (a server restarting) is waited out like a lost connection.
+      ws.on('unexpected-response', (_request, response) => {
+        const status = response.statusCode ?? 0;
+        answered = true;
+        void refusalText(response).then((text) => {
+          if (isRefusal(status)) stop(new CliError(`cannot subscribe at ${server}: ${text ?? `HTTP ${status}`}`, exitCodeForStatus(status)));
+          else failure = `HTTP ${status}`;
+          ws.terminate();
+        });
+      });
       ws.on('error', (err) => {
-        const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
-        if (status && [401, 403, 404].includes(Number(status))) {
-          stop(new CliError(`cannot subscribe at ${server}: HTTP ${status}`, exitCodeForStatus(Number(status))));
-          return;
-        }
         // A server that is down when the command starts is an error, as for every other command;
         // once streaming, outages are waited out.
-        if (!everConnected && !status) {
+        if (!everConnected && !answered) {
           stop(unreachable(server, err));
           return;
         }
-        failure = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+        if (!answered) failure = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'connection refused' : err.message;
       });
       ws.on('close', () => {
         clearTimeout(silence);
@@ -160,6 +169,26 @@ export async function subscribeEvents(cli: Cli, pattern: string, options: Subscr
 
     connect();
   });
+}
+
+/** A 4xx answer other than "too slow" or "too many": asking again would get the same. */
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** The `error` of a JSON error answer (read up to 64 KB), or undefined. */
+async function refusalText(response: IncomingMessage): Promise<string | undefined> {
+  let body = '';
+  try {
+    for await (const chunk of response) {
+      body += String(chunk);
+      if (body.length > 65_536) break;
+    }
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    return typeof error === 'string' ? error : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The id of the newest stored event (0 when there is none): where a fresh subscription starts. */

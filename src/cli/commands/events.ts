@@ -20,7 +20,7 @@ export function registerEvents(program: Command): void {
     .command('history')
     .description('stored events, newest first (oldest first with --after)')
     .option('--last <n>', 'at most this many events (server default 50)')
-    .option('--topic <pattern>', 'topic pattern (api.*, api.**, *)')
+    .option('--topic <pattern>', 'topic glob (api.*, api.ch*, build.?, *)')
     .option('--from <time>', 'RFC 3339 start time')
     .option('--to <time>', 'RFC 3339 end time')
     .option('--source <source>', 'only events from this source')

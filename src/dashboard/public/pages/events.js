@@ -142,7 +142,7 @@ function LiveStream({ pattern }) {
         <button type="button" aria-pressed=${paused} onClick=${togglePause}>${paused ? 'Resume' : 'Pause'}</button>
         <button type="button" onClick=${() => { stream.clear(); setFrozen([]); }}>Clear</button>`}>
       <form class="filters" onSubmit=${(e) => { e.preventDefault(); navigate('events', { pattern: draft.trim() || '*' }); }}>
-        <${Field} label="Topic pattern" hint="* alone = everything; api.* = one segment; api.** = one or more">
+        <${Field} label="Topic pattern" hint="Go-style glob: * any characters (api.* = everything under api.), ? one character, [abc] a class">
           <input name="pattern" value=${draft} onInput=${(e) => setDraft(e.currentTarget.value)} spellcheck="false" />
         <//>
         <button type="submit">Apply</button>
