@@ -22,7 +22,7 @@ async function startService(t: { after(fn: () => unknown): void }) {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
-      if (request.url === '/hook') deliveries.push({ topic: request.headers['x-koor-event'] as string | undefined, body });
+      if (request.url === '/hook') deliveries.push({ topic: request.headers['x-koor-topic'] as string | undefined, body });
       response.setHeader('content-type', 'application/json');
       response.end(request.url === '/ping' ? '{"pong":true}' : '{}');
     });

@@ -257,7 +257,7 @@ test('when the leading koor-server process is killed, another process takes over
 
   // And it really runs them: a webhook delivery goes out from it.
   const { requests, url: hook } = await webhookReceiver(t);
-  const deliveries = () => requests.map((headers) => String(headers['x-koor-event']));
+  const deliveries = () => requests.map((headers) => String(headers['x-koor-topic']));
   assert.equal((await call(second.url, 'POST', '/api/webhooks', { id: 'after-failover', url: hook })).status, 200);
   assert.equal((await call(second.url, 'POST', '/api/events/publish', { topic: 'deploy.done' })).status, 200);
   await waitFor(() => deliveries().includes('deploy.done'));

@@ -18,9 +18,33 @@ export function retryDelayMs(failures: number): number {
   return Math.round(full / 2 + Math.random() * (full / 2));
 }
 
-/** `sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`: what receivers recompute to verify. */
-export function signDelivery(secret: string, timestamp: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+/**
+ * `X-Koor-Signature`: the hex HMAC-SHA256 of the body, which is what Go Koor sends and its
+ * receivers check. It says nothing about when the delivery was made, so a captured one can be
+ * replayed; `signDeliveryAt` is the replay-safe one.
+ */
+export function signBody(secret: string, body: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/**
+ * `X-Koor-Signature-256`: `t=<unix seconds>,v1=<hex HMAC-SHA256 of t + "." + body>`. Receivers
+ * recompute it and refuse an old `t`, so a captured delivery cannot be replayed later.
+ */
+export function signDeliveryAt(secret: string, unixSeconds: number, body: string): string {
+  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+/**
+ * The JSON POSTed for an event: `{event_id, id, topic, data, source, created_at}`. Go Koor
+ * receivers read `event_id`; `id` is the same number, as in every other event Koor shows.
+ * `eventJson` is the event's own JSON (`{"id":…}`), extended as text rather than parsed again:
+ * events may carry megabytes of data.
+ */
+export function deliveryBody(eventId: number, eventJson: string): string {
+  if (!eventJson.startsWith('{')) throw new Error('an event is a JSON object');
+  return `{"event_id":${eventId},${eventJson.slice(1)}`;
 }
 
 export interface DeliveryTarget {
@@ -31,7 +55,7 @@ export interface DeliveryTarget {
 export interface DeliveryAttempt {
   topic: string;
   eventId: number;
-  /** The event JSON, sent as is (and signed as is). */
+  /** The event's JSON (`{"id":…}`); what is sent and signed is `deliveryBody` of it. */
   body: string;
 }
 
@@ -46,21 +70,23 @@ export async function sendDelivery(
   attempt: DeliveryAttempt,
   options: { timeoutMs: number; userAgent: string; signal?: AbortSignal },
 ): Promise<DeliveryResult> {
+  const body = deliveryBody(attempt.eventId, attempt.body);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': options.userAgent,
-    'x-koor-event': attempt.topic,
+    // Go Koor sends the literal "true" here; the topic has its own header.
+    'x-koor-event': 'true',
+    'x-koor-topic': attempt.topic,
     'x-koor-delivery': String(attempt.eventId),
   };
   if (target.secret) {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    headers['x-koor-timestamp'] = timestamp;
-    headers['x-koor-signature'] = signDelivery(target.secret, timestamp, attempt.body);
+    headers['x-koor-signature'] = signBody(target.secret, body);
+    headers['x-koor-signature-256'] = signDeliveryAt(target.secret, Math.floor(Date.now() / 1000), body);
   }
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   try {
-    const response = await fetch(target.url, { method: 'POST', headers, body: attempt.body, signal, redirect: 'manual' });
+    const response = await fetch(target.url, { method: 'POST', headers, body, signal, redirect: 'manual' });
     // The answer's body is of no interest; release the connection.
     await response.body?.cancel().catch(() => undefined);
     if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
