@@ -45,7 +45,7 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
 
   const tools = await client.listTools();
   assert.deepEqual(tools.tools.map((tool) => tool.name).sort(), [
-    'discover_instances', 'get_endpoints', 'propose_rule', 'register_instance', 'set_intent',
+    'discover_instances', 'get_endpoints', 'propose_rule', 'register_instance', 'set_intent', 'validate_contract',
   ]);
 
   // MCP → REST: register over MCP, see it over REST.
@@ -110,6 +110,62 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
 
   // MCP calls are counted apart from REST (token tax).
   assert.equal(app.koor.counters.mcp, 11, 'every tools/call is counted');
+});
+
+test("Go Koor's tool forms: capabilities as a comma-separated string, and validate_contract", async (t) => {
+  const { url, close } = await startListeningApp();
+  t.after(close);
+  const { client } = await connect(url);
+  t.after(() => client.close());
+
+  const registered = await call(client, 'register_instance', { name: 'go-agent', stack: 'goth', capabilities: 'code-review, testing,,deployment' });
+  assert.equal(registered.isError, false, registered.text);
+  const id = registered.text.match(/^id=(\S+)/)![1]!;
+  assert.deepEqual((await rest(url, `/api/instances/${id}`)).body.capabilities, ['code-review', 'testing', 'deployment']);
+  assert.equal((await call(client, 'discover_instances', { capability: 'testing' })).text.split('\n')[0], 'count=1');
+
+  const contract = {
+    kind: 'contract',
+    version: '1.0',
+    endpoints: {
+      'POST /api/trucks': {
+        request: { plate: { type: 'string', required: true }, axles: { type: 'integer' } },
+        response: { id: { type: 'string', required: true } },
+      },
+    },
+  };
+  assert.equal((await rest(url, '/api/specs/Truck-Wash/api-contract', { method: 'PUT', body: JSON.stringify(contract) })).status, 200);
+  const base = { project: 'Truck-Wash', contract: 'api-contract', endpoint: 'POST /api/trucks' };
+
+  // Go sends the payload as JSON text.
+  const valid = await call(client, 'validate_contract', { ...base, direction: 'request', payload: '{"plate":"AB-12","axles":3}' });
+  assert.deepEqual(valid, { text: 'valid=true', isError: false });
+  const invalid = await call(client, 'validate_contract', { ...base, direction: 'request', payload: '{"axles":"three","colour":"red"}' });
+  assert.equal(invalid.isError, false);
+  const lines = invalid.text.split('\n');
+  assert.equal(lines[0], 'valid=false violations=3');
+  assert.ok(lines.some((line) => /^plate: .*required/.test(line)), invalid.text);
+  assert.ok(lines.some((line) => /^axles: /.test(line)), invalid.text);
+  assert.ok(lines.some((line) => /^colour: /.test(line)), invalid.text);
+  // The same check over REST agrees.
+  const viaRest = await rest(url, '/api/contracts/Truck-Wash/api-contract/validate', {
+    method: 'POST', body: JSON.stringify({ endpoint: base.endpoint, direction: 'request', payload: { axles: 'three', colour: 'red' } }),
+  });
+  assert.equal(viaRest.body.violations.length, 3);
+
+  // A JSON value works as well; an empty string is {} as in Go.
+  assert.equal((await call(client, 'validate_contract', { ...base, direction: 'response', payload: { id: 't-1' } })).text, 'valid=true');
+  assert.match((await call(client, 'validate_contract', { ...base, direction: 'response', payload: '' })).text, /^valid=false violations=1\nid: /);
+
+  const badJson = await call(client, 'validate_contract', { ...base, direction: 'request', payload: '{nope' });
+  assert.equal(badJson.isError, true);
+  assert.match(badJson.text, /invalid payload JSON/);
+  const missing = await call(client, 'validate_contract', { ...base, contract: 'nope', direction: 'request', payload: '{}' });
+  assert.equal(missing.isError, true);
+  assert.match(missing.text, /Truck-Wash\/nope/);
+  const badEndpoint = await call(client, 'validate_contract', { ...base, endpoint: 'GET /api/none', direction: 'request', payload: '{}' });
+  assert.equal(badEndpoint.isError, true);
+  assert.match(badEndpoint.text, /GET \/api\/none/);
 });
 
 test('the tools/list answer stays under about 750 tokens', async (t) => {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
 import { proposeRule } from '../rules/lifecycle.js';
+import { validateContractPayload } from '../contracts/contracts.js';
+import { DIRECTIONS } from '../contracts/payload.js';
+import { badRequest } from '../kernel/errors.js';
 
 /** What a tool handler gets besides its arguments: the app and who is calling. */
 export interface ToolCall {
@@ -46,6 +49,14 @@ function describeInstance(i: Instance): string {
 
 const text = (max: number) => z.string().max(max).optional();
 
+/** `"code-review, testing"` → `['code-review', 'testing']`, as Go Koor splits it (empty items dropped). */
+function splitCapabilities(list: string): string[] {
+  return list.split(',').map((c) => c.trim()).filter((c) => c !== '');
+}
+
+/** Most violations a validate_contract answer lists: the rest is a count (REST lists them all). */
+const MAX_LISTED_VIOLATIONS = 20;
+
 export const registerInstanceTool = defineTool({
   name: 'register_instance',
   description: 'Register this agent. Returns id and token; move data via REST/koor-cli, not MCP.',
@@ -54,10 +65,12 @@ export const registerInstanceTool = defineTool({
     workspace: text(LIMITS.workspace),
     intent: text(LIMITS.intent),
     stack: text(LIMITS.stack),
-    capabilities: z.array(z.string()).max(LIMITS.capabilities).optional(),
+    // Go Koor's tool takes a comma-separated string; an array works too.
+    capabilities: z.union([z.array(z.string()).max(LIMITS.capabilities), z.string()]).optional(),
   },
   async run(args, { ctx, actor }) {
-    const instance = await registerInstance(ctx, args, actor);
+    const capabilities = typeof args.capabilities === 'string' ? splitCapabilities(args.capabilities) : args.capabilities;
+    const instance = await registerInstance(ctx, { ...args, capabilities }, actor);
     return `id=${instance.id} token=${instance.token} — use REST at ${ctx.baseUrl}/api (header X-Koor-Instance-Token) or koor-cli; see get_endpoints`;
   },
 });
@@ -120,6 +133,40 @@ export const proposeRuleTool = defineTool({
   },
 });
 
+export const validateContractTool = defineTool({
+  name: 'validate_contract',
+  description: 'Check a payload against a stored API contract endpoint.',
+  input: {
+    project: z.string().min(1),
+    contract: z.string().min(1),
+    endpoint: z.string().min(1),
+    direction: z.enum(DIRECTIONS),
+    // Go Koor sends the payload as JSON text; a JSON value works too.
+    payload: z.unknown(),
+  },
+  async run(args, { ctx }) {
+    const payload = typeof args.payload === 'string' ? parsePayloadText(args.payload) : args.payload ?? {};
+    const check = await validateContractPayload(ctx, args.project, args.contract, { endpoint: args.endpoint, direction: args.direction, payload });
+    const listed = check.violations.slice(0, MAX_LISTED_VIOLATIONS);
+    const more = check.violations.length - listed.length + (check.truncated ? 1 : 0);
+    return [
+      pairs({ valid: String(check.valid), violations: check.violations.length || undefined }),
+      ...listed.map((v) => `${v.path || '(payload)'}: ${clip(v.message, 200)}`),
+      ...(more > 0 ? [`… more: POST /api/contracts/{project}/{name}/validate lists them`] : []),
+    ].join('\n');
+  },
+});
+
+/** Go Koor's payload is JSON text (empty meaning `{}`). */
+function parsePayloadText(payload: string): unknown {
+  if (payload.trim() === '') return {};
+  try {
+    return JSON.parse(payload);
+  } catch (err) {
+    throw badRequest(`invalid payload JSON: ${(err as Error).message}`);
+  }
+}
+
 /** Every tool the MCP endpoint offers, in the order `tools/list` shows them. */
 export const TOOLS: ToolDefinition[] = [
   registerInstanceTool,
@@ -127,4 +174,5 @@ export const TOOLS: ToolDefinition[] = [
   setIntentTool,
   getEndpointsTool,
   proposeRuleTool,
+  validateContractTool,
 ] as unknown as ToolDefinition[];
