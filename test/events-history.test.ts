@@ -89,7 +89,7 @@ for (const engine of testEngines()) {
     assert.ok(second.id > event.id, 'ids increase');
     assert.equal(second.data, null);
     assert.equal(second.source, '');
-    assert.equal(app.koor.stats.eventsPublished, 2);
+    assert.equal(app.koor.committer.eventsStored, 2);
 
     const audit = await app.inject({ method: 'GET', url: '/api/audit?action=event.publish' });
     assert.equal(audit.json().length, 2);

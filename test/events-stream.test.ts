@@ -84,7 +84,7 @@ for (const engine of testEngines()) {
     const classes = await Subscriber.open(subscribeUrl(url, '?pattern=api.%5Ba-e%5D%3F%5Ba-d%5D'));
     const anyDepth = await Subscriber.open(subscribeUrl(url, '?pattern=api.*'));
     t.after(() => [everything, classes, anyDepth].forEach((s) => s.close()));
-    assert.equal(app.koor.stats.webSocketSubscribers, 3);
+    assert.equal(app.koor.streams.count('websocket'), 3);
 
     for (const topic of ['api.change', 'api.change.contract', 'tests.failed', 'api', 'api.end']) await publish(url, topic, { topic });
     const sawEnd = (frames: Frame[]) => frames.some((f) => f.topic === 'api.end');
@@ -248,7 +248,7 @@ for (const engine of testEngines()) {
     await close();
     closed = true;
     assert.equal(await goodbye, 1001);
-    assert.equal(app.koor.stats.webSocketSubscribers, 0);
+    assert.equal(app.koor.streams.count('websocket'), 0);
   });
 }
 

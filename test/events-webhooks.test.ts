@@ -158,7 +158,7 @@ for (const engine of testEngines()) {
 
     const hook = await eventually(async () => (await listHooks(app)).find((h) => h.last_fired !== null));
     assert.equal(hook.fail_count, 0);
-    assert.equal(app.koor.stats.webhookDeliveries, 1);
+    assert.equal(app.koor.webhooks.deliveries, 1);
 
     const tested = await app.inject({ method: 'POST', url: '/api/webhooks/deploys/test' });
     assert.deepEqual(tested.json(), { tested: 'deploys', status: 'ok' });
@@ -202,7 +202,7 @@ for (const engine of testEngines()) {
     assert.equal(receiver.requests.length, 5);
     const hook = await eventually(async () => (await listHooks(app)).find((h) => h.fail_count === 0 && h.last_fired !== null));
     assert.equal(hook.active, true);
-    assert.equal(app.koor.stats.webhookFailures, 3);
+    assert.equal(app.koor.webhooks.failures, 3);
   });
 
   test(`10 consecutive failures disable the webhook and publish webhook.disabled on ${engine}`, async (t) => {

@@ -241,6 +241,11 @@ test('with auth on, /mcp needs a token and instance tokens name the caller', asy
 
   const rows = await app.koor.db.query.selectFrom('audit_log').selectAll().where('action', '=', 'instance.intent').execute();
   assert.deepEqual(rows.map((r) => r.actor), [id]);
+  // A refused MCP change is audited like a refused REST call: as the caller, as an error.
+  const refusedRegistration = await app.koor.db.query.selectFrom('audit_log').selectAll()
+    .where('action', '=', 'instance.register').where('outcome', '=', 'error').execute();
+  assert.deepEqual(refusedRegistration.map((r) => [r.actor, r.resource]), [[id, 'mcp:register_instance']]);
+  assert.match(refusedRegistration[0]!.detail, /server token/);
 
   // Deregistered: its token no longer opens /mcp.
   const bye = await rest(url, `/api/instances/${id}`, { method: 'DELETE', headers: { authorization: 'Bearer server-secret' } });

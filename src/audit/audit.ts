@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Executor } from '../db/engine.js';
+import type { ReadQuery } from '../db/engine.js';
 import type { AuditRow } from './tables.js';
 import './tables.js';
 
@@ -24,7 +24,7 @@ export interface AuditSummary {
 }
 
 /** The entries matching `filter`, newest first. */
-export async function queryAudit(db: Executor, filter: AuditFilter): Promise<AuditRecord[]> {
+export async function queryAudit(db: ReadQuery, filter: AuditFilter): Promise<AuditRecord[]> {
   let query = db.selectFrom('audit_log').selectAll();
   if (filter.actor) query = query.where('actor', '=', filter.actor);
   if (filter.action) query = query.where('action', '=', filter.action);
@@ -35,7 +35,7 @@ export async function queryAudit(db: Executor, filter: AuditFilter): Promise<Aud
 }
 
 /** Counts over the entries in the time range (the whole log without bounds). */
-export async function summarizeAudit(db: Executor, range: { from?: string; to?: string }): Promise<AuditSummary> {
+export async function summarizeAudit(db: ReadQuery, range: { from?: string; to?: string }): Promise<AuditSummary> {
   let base = db.selectFrom('audit_log');
   if (range.from) base = base.where('timestamp', '>=', range.from);
   if (range.to) base = base.where('timestamp', '<=', range.to);

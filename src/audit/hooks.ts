@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler, RouteOptions } from 'fastify';
-import { appendAudit } from './append.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -18,11 +17,15 @@ export interface RouteAuditInfo {
   auditAction?: string;
 }
 
-const catalogs = new WeakMap<FastifyInstance, RouteAuditInfo[]>();
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of the app with the audit action it declares: for checks that no mutation goes unaudited. */
+    auditCatalog: RouteAuditInfo[];
+  }
+}
 
-/** Every route of the app with the audit action it declares: for checks that no mutation goes unaudited. */
 export function routeAuditCatalog(app: FastifyInstance): RouteAuditInfo[] {
-  return catalogs.get(app) ?? [];
+  return app.auditCatalog;
 }
 
 /** What the audit log names as the thing a failed call was about: its path parameters, else its path. */
@@ -48,9 +51,9 @@ function errorMessage(payload: unknown, status: number): string {
 }
 
 /**
- * Records failed mutations. Domains append the success entry inside their own transaction;
+ * Records failed mutations. A domain's change carries its success entry through the committer;
  * a call that ends with status >= 400 never got that far (or rolled back), so this hook
- * appends one `outcome: "error"` entry for it. It runs in onSend, which sees every reply of
+ * commits one `outcome: "error"` entry for it. It runs in onSend, which sees every reply of
  * the route (schema validation failures and auth refusals included) and finishes before the
  * client gets the answer, so a client that reads the log right after a failure finds it.
  * It is attached only to routes that declare `config.auditAction`, so other routes pay nothing.
@@ -58,13 +61,14 @@ function errorMessage(payload: unknown, status: number): string {
 async function auditHooks(app: FastifyInstance): Promise<void> {
   const appendFailure = async (request: FastifyRequest, status: number, action: string, payload: unknown) => {
     try {
-      await appendAudit(app.koor.db.query, {
+      const note = {
         actor: request.actor?.id ?? 'anonymous',
         action,
         resource: auditResource(request),
         detail: errorMessage(payload, status),
-        outcome: 'error',
-      });
+        outcome: 'error' as const,
+      };
+      await app.koor.commit(async () => ({ value: undefined, audit: note }), { emits: false });
     } catch (err) {
       // The caller's answer must not change because the log could not be written; say so loudly.
       request.log.error({ err, action }, 'could not append audit entry for a failed call');
@@ -86,7 +90,7 @@ async function auditHooks(app: FastifyInstance): Promise<void> {
   };
 
   const catalog: RouteAuditInfo[] = [];
-  catalogs.set(app, catalog);
+  app.decorate('auditCatalog', catalog);
   app.addHook('onRoute', (route: RouteOptions) => {
     for (const method of [route.method].flat()) catalog.push({ method, url: route.url, auditAction: route.config?.auditAction });
     if (!route.config?.auditAction) return;

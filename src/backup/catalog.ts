@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Executor } from '../db/engine.js';
+import type { ReadDb, ReadQuery } from '../db/engine.js';
 
 /** One user table as the engine describes it. */
 export interface TableInfo {
@@ -19,7 +19,7 @@ const MIGRATION_TABLES = new Set(['kysely_migration', 'kysely_migration_lock']);
  * migration are included without this module knowing them), parents before the tables whose
  * foreign keys point at them, otherwise by name.
  */
-export async function userTables(db: Db, executor: Executor = db.query): Promise<TableInfo[]> {
+export async function userTables(db: ReadDb, executor: ReadQuery = db.query): Promise<TableInfo[]> {
   const described = db.engine === 'postgres' ? await describePostgres(executor) : await describeSqlite(executor);
   return dependencyOrder(described.tables, described.parents);
 }
@@ -30,7 +30,7 @@ interface Described {
   parents: Map<string, Set<string>>;
 }
 
-async function describeSqlite(executor: Executor): Promise<Described> {
+async function describeSqlite(executor: ReadQuery): Promise<Described> {
   const names = await sql<{ name: string }>`
     select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`.execute(executor);
   const tables: TableInfo[] = [];
@@ -50,7 +50,7 @@ async function describeSqlite(executor: Executor): Promise<Described> {
   return { tables, parents };
 }
 
-async function describePostgres(executor: Executor): Promise<Described> {
+async function describePostgres(executor: ReadQuery): Promise<Described> {
   const columns = await sql<{ table_name: string; column_name: string; serial: boolean }>`
     select table_name, column_name,
            (column_default like 'nextval(%' or is_identity = 'YES') as serial

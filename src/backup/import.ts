@@ -8,12 +8,15 @@ import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Actor, AppContext } from '../kernel/context.js';
 import type { Database } from '../db/schema.js';
-import { appendAudit } from '../audit/append.js';
+import type { Change, WriteTx } from '../commit/change.js';
 import { badRequest, conflict } from '../kernel/errors.js';
 import { userTables, type TableInfo } from './catalog.js';
 import { EXPORT_FORMAT } from './export.js';
 
 type Row = Record<string, unknown>;
+
+/** The audit action of an import, named once. */
+export const BACKUP_ACTIONS = { import: 'backup.import' } as const;
 type AnyDb = Kysely<Record<string, Row>>;
 
 export interface ImportResult {
@@ -62,20 +65,24 @@ export async function importStream(ctx: AppContext, body: Readable, options: { m
   try {
     const file = join(dir, 'import.jsonl');
     await pipeline(body, createWriteStream(file));
-    const input = createReadStream(file);
-    const reader = createInterface({ input, crlfDelay: Infinity });
-    try {
-      return await importLines(ctx, reader[Symbol.asyncIterator](), options);
-    } finally {
-      reader.close();
-      input.destroy();
-    }
+    // One change; it may run again (the committer retries a failed batch change by change),
+    // so each run reads the spooled file from its start.
+    return await ctx.commit(async (trx) => {
+      const input = createReadStream(file);
+      const reader = createInterface({ input, crlfDelay: Infinity });
+      try {
+        return await importLines(ctx, trx, reader[Symbol.asyncIterator](), options);
+      } finally {
+        reader.close();
+        input.destroy();
+      }
+    }, { emits: false });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function importLines(ctx: AppContext, lines: AsyncIterator<string>, options: { merge: boolean; actor: Actor }): Promise<ImportResult> {
+async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<string>, options: { merge: boolean; actor: Actor }): Promise<Change<ImportResult>> {
   let lineNumber = 0;
   const nextLine = async (): Promise<string | undefined> => {
     for (;;) {
@@ -102,7 +109,7 @@ async function importLines(ctx: AppContext, lines: AsyncIterator<string>, option
     throw badRequest(`unsupported koor_export format ${JSON.stringify(header.koor_export)}: this server reads format ${EXPORT_FORMAT}`);
   }
 
-  return ctx.db.transaction(async (trx) => {
+  {
     const tables = new Map((await userTables(ctx.db, trx)).map((t) => [t.name, t]));
     const occupied = await tablesWithRows(trx, [...tables.values()]);
     if (!options.merge) {
@@ -159,15 +166,21 @@ async function importLines(ctx: AppContext, lines: AsyncIterator<string>, option
     }
 
     if (ctx.db.engine === 'postgres') await advanceSequences(trx, [...tables.values()]);
-    await appendAudit(trx, {
-      actor: options.actor.id,
-      action: 'backup.import',
-      resource: 'database',
-      detail: `${total} rows into ${Object.keys(imported).length} tables${options.merge ? ' (merge)' : ''}`,
-      outcome: 'success',
-    });
-    return { imported, total };
-  });
+    return {
+      value: { imported, total },
+      audit: {
+        actor: options.actor.id,
+        action: BACKUP_ACTIONS.import,
+        resource: 'database',
+        detail: `${total} rows into ${Object.keys(imported).length} tables${options.merge ? ' (merge)' : ''}`,
+      },
+      // Cached current values may now be out of date.
+      afterCommit: () => {
+        ctx.stateStore.forgetCache();
+        ctx.specStore.forgetCache();
+      },
+    };
+  }
 }
 
 function sameColumns(a: Row, b: Row): boolean {

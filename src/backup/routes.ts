@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { exportLines } from './export.js';
-import { importStream } from './import.js';
+import { BACKUP_ACTIONS, importStream } from './import.js';
 
 /**
  * Export and import of the whole database as JSON lines: backups, and the way to move a server
@@ -30,7 +30,7 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
   });
 
   app.post<{ Querystring: { merge?: string } }>('/api/import', {
-    config: { auditAction: 'backup.import' },
+    config: { auditAction: BACKUP_ACTIONS.import },
     schema: {
       summary: 'Import an export stream (into an empty server, or merging with ?merge=1)',
       tags: ['backup'],

@@ -1,6 +1,4 @@
 import type { Actor, AppContext } from '../kernel/context.js';
-import { appendAudit } from '../audit/append.js';
-import { publishEvent } from '../events/publish.js';
 import { listInstances, type Instance } from '../instances/instances.js';
 import { listProjectContracts } from '../contracts/contracts.js';
 import { parseEndpointKey } from '../contracts/document.js';
@@ -83,6 +81,9 @@ function fromRow(row: Omit<ComplianceRunRow, 'id'> & { id: number }): Compliance
   return { id: Number(row.id), instance_id: row.instance_id, project: row.project, contract: row.contract, pass: row.pass === 1, violations, run_at: row.run_at };
 }
 
+/** The audit action of the compliance domain, named once. */
+export const COMPLIANCE_ACTIONS = { run: 'compliance.run' } as const;
+
 /**
  * Checks every active instance against the contracts of its project, stores every check and
  * publishes `compliance.violation` for each failure. `actor` is set for on-demand runs, which
@@ -98,7 +99,7 @@ export async function runComplianceChecks(ctx: AppContext, actor?: Actor): Promi
   };
   const pending = (await inBatches(instances, PARALLEL_INSTANCES, (instance) => checkInstance(instance, contractsOf))).flat();
 
-  const runs = await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const stored: ComplianceRun[] = [];
     for (const run of pending) {
       const row = await trx
@@ -108,25 +109,17 @@ export async function runComplianceChecks(ctx: AppContext, actor?: Actor): Promi
         .executeTakeFirstOrThrow();
       stored.push({ id: Number(row.id), ...run });
     }
-    if (actor) {
-      const failed = stored.filter((r) => !r.pass).length;
-      await appendAudit(trx, { actor: actor.id, action: 'compliance.run', resource: 'compliance', detail: `${stored.length} checks, ${failed} failed`, outcome: 'success' });
-    }
-    return stored;
-  });
-
-  for (const run of runs.filter((r) => !r.pass)) {
-    try {
-      await publishEvent(ctx, {
+    const failed = stored.filter((r) => !r.pass);
+    return {
+      value: stored,
+      audit: actor ? { actor: actor.id, action: COMPLIANCE_ACTIONS.run, resource: 'compliance', detail: `${stored.length} checks, ${failed.length} failed` } : undefined,
+      events: failed.map((run) => ({
         topic: 'compliance.violation',
         data: { run_id: run.id, instance_id: run.instance_id, project: run.project, contract: run.contract, violations: run.violations },
         source: 'compliance',
-      });
-    } catch (err) {
-      ctx.log.error({ err }, 'could not publish compliance.violation');
-    }
-  }
-  return runs;
+      })),
+    };
+  });
 }
 
 /** Stored checks, newest first, optionally of one instance. */

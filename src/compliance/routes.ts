@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { IntervalJob } from '../kernel/jobs.js';
-import { complianceHistory, runComplianceChecks } from './compliance.js';
+import { COMPLIANCE_ACTIONS, complianceHistory, runComplianceChecks } from './compliance.js';
 
 const runSchema = {
   type: 'object',
@@ -26,7 +26,7 @@ export default async function complianceRoutes(app: FastifyInstance): Promise<vo
   }
 
   app.post('/api/compliance/run', {
-    config: { auditAction: 'compliance.run' },
+    config: { auditAction: COMPLIANCE_ACTIONS.run },
     schema: {
       tags: ['compliance'],
       summary: "Check every active instance against its project's contracts now",

@@ -1,7 +1,7 @@
 import type { AppContext } from '../kernel/context.js';
 import { badRequest, notFound } from '../kernel/errors.js';
 import { getSpec, listSpecs } from '../specs/specs.js';
-import { parseContract } from './document.js';
+import { contractDocumentOf, parseContract } from './document.js';
 import { testLiveEndpoint, type LiveTestResult } from './live-test.js';
 import type { Contract, ContractViolation } from './payload.js';
 import { MAX_CONTRACT_VIOLATIONS, checkDirection, findEndpoint, validateDirection } from './validate.js';
@@ -22,7 +22,7 @@ export async function listProjectContracts(ctx: AppContext, project: string): Pr
   const out: { name: string; contract?: Contract; problem?: string }[] = [];
   for (const summary of await listSpecs(ctx, project)) {
     const spec = await getSpec(ctx, project, summary.name);
-    if (!spec || !looksLikeContract(spec.data)) continue;
+    if (!spec || contractDocumentOf(spec.data) === null) continue;
     try {
       out.push({ name: summary.name, contract: parseContract(spec.data) });
     } catch (err) {
@@ -30,16 +30,6 @@ export async function listProjectContracts(ctx: AppContext, project: string): Pr
     }
   }
   return out;
-}
-
-function looksLikeContract(data: Buffer): boolean {
-  // Cheap test before parsing: non-JSON specs (markdown, YAML) are common in a project.
-  if (!data.includes('"contract"')) return false;
-  try {
-    return (JSON.parse(data.toString('utf8')) as { kind?: unknown })?.kind === 'contract';
-  } catch {
-    return false;
-  }
 }
 
 export interface PayloadCheck {

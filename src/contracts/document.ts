@@ -119,3 +119,30 @@ export function parseContract(data: Buffer | string): Contract {
   if (problem) throw new Error(problem);
   return doc as Contract;
 }
+
+/**
+ * The one answer to "is this spec a contract?": its parsed JSON when the document is a JSON
+ * object whose `kind` is `"contract"`, else null (markdown, YAML, JSON of another kind).
+ * Cheap tests come first: most specs of a project are not contracts.
+ */
+export function contractDocumentOf(data: Buffer): Record<string, unknown> | null {
+  let start = 0;
+  while (start < data.length && (data[start] === 0x20 || data[start] === 0x0a || data[start] === 0x0d || data[start] === 0x09)) start++;
+  if (data[start] !== 0x7b /* { */ || !data.includes('"contract"')) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(data.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return isObject(doc) && doc.kind === 'contract' ? doc : null;
+}
+
+/**
+ * The spec registry's check for contracts (SPEC §4): a spec that is a contract must be a valid
+ * one. Returns the problem, or null for a valid contract and for any other document.
+ */
+export function contractSpecProblem(data: Buffer): string | null {
+  const doc = contractDocumentOf(data);
+  return doc === null ? null : checkContractDocument(doc);
+}

@@ -17,12 +17,17 @@ export type Durability = 'full' | 'normal';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
-/** One open database: the typed query builder plus what the rest of the app may ask of the engine. */
-export interface Db {
+/**
+ * The query builder as domains see it: reads only. Writes go through the committer (the one
+ * door, src/commit/), which holds the whole `Db`; a domain cannot open a transaction or write
+ * outside one, so it cannot write a change without its audit entry and events.
+ */
+export type ReadQuery = Pick<Kysely<Database>, 'selectFrom' | 'selectNoFrom' | 'fn' | 'dynamic' | 'getExecutor'>;
+
+/** What the rest of the app may ask of the open database. */
+export interface ReadDb {
   engine: EngineName;
-  query: Kysely<Database>;
-  /** Runs `work` in one transaction: it commits when `work` resolves, rolls back when it throws. */
-  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  query: ReadQuery;
   /** What replicas sharing this database need from it (trivial on SQLite: one process per file). */
   replicas: Replicas;
   /**
@@ -33,6 +38,16 @@ export interface Db {
   durability: Durability;
   /** SQLite's native handle, for checks such as `PRAGMA integrity_check`; undefined on PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
+}
+
+/** One open database: the typed query builder plus what the rest of the app may ask of the engine. */
+export interface Db extends ReadDb {
+  query: Kysely<Database>;
+  /**
+   * Runs `work` in one transaction: it commits when `work` resolves, rolls back when it throws.
+   * Only the committer (and migrations, backups and imports in this layer) call it.
+   */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

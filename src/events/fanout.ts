@@ -1,26 +1,24 @@
 import type { AppContext } from '../kernel/context.js';
 import type { Job } from '../kernel/jobs.js';
 import type { Closable } from '../db/replicas.js';
+import { EVENTS_COMMITTED } from '../commit/committer.js';
 import { eventsBetween, lastEventId } from './history.js';
 import { InOrderEmitter } from './in-order.js';
 
-/** Notified by every commit that stores events. */
-export const EVENTS_COMMITTED = 'koor_events';
-
-const emitters = new WeakMap<AppContext, InOrderEmitter>();
-
-/** The app's one emitter of committed events (see InOrderEmitter). */
-export function inOrderEmitter(ctx: AppContext): InOrderEmitter {
-  let emitter = emitters.get(ctx);
-  if (!emitter) {
-    emitter = new InOrderEmitter(
-      ctx.hub,
-      (after, before, limit) => eventsBetween(ctx, after, before, limit),
-      (err) => ctx.log.error({ err }, 'cannot read events committed by other replicas'),
-    );
-    emitters.set(ctx, emitter);
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** Hands committed events to the hub once each, in id order, whichever replica stored them. */
+    emitter: InOrderEmitter;
   }
-  return emitter;
+}
+
+/** The app's one emitter of committed events, reading other replicas' events from the database. */
+export function createEmitter(ctx: AppContext): InOrderEmitter {
+  return new InOrderEmitter(
+    ctx.hub,
+    (after, before, limit) => eventsBetween(ctx, after, before, limit),
+    (err) => ctx.log.error({ err }, 'cannot read events committed by other replicas'),
+  );
 }
 
 /**
@@ -35,7 +33,7 @@ export function replicaFanOut(ctx: AppContext): Job {
     name: 'events.fan-out',
     runsOn: 'every-replica',
     start() {
-      const emitter = inOrderEmitter(ctx);
+      const { emitter } = ctx;
       starting = (async () => {
         emitter.startAfter(await lastEventId(ctx));
         listening = ctx.db.replicas.listen(EVENTS_COMMITTED, () => emitter.remote());

@@ -14,6 +14,11 @@ export async function pruneEvents(ctx: AppContext, keep = ctx.config.eventHistor
     .offset(keep)
     .executeTakeFirst();
   if (!boundary) return 0;
-  const result = await ctx.db.query.deleteFrom('events').where('id', '<=', Number(boundary.id)).executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return ctx.commit(
+    async (trx) => {
+      const result = await trx.deleteFrom('events').where('id', '<=', Number(boundary.id)).executeTakeFirst();
+      return { value: Number(result.numDeletedRows) };
+    },
+    { emits: false },
+  );
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpError, badRequest } from '../kernel/errors.js';
 import { IntervalJob } from '../kernel/jobs.js';
 import { parseTimeRange } from '../kernel/time-range.js';
-import { publishEvent } from './publish.js';
+import { EVENT_ACTIONS, publishEvent } from './publish.js';
 import { readHistory, MAX_HISTORY } from './history.js';
 import { pruneEvents } from './prune.js';
 import { topicProblem } from './topics.js';
@@ -51,7 +51,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
   const ctx = app.koor;
 
   app.post<{ Body: PublishBody }>('/api/events/publish', {
-    config: { auditAction: 'event.publish' },
+    config: { auditAction: EVENT_ACTIONS.publish },
     schema: {
       summary: 'Publish an event',
       tags: ['events'],
@@ -71,7 +71,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
     const problem = topicProblem(topic);
     if (problem) throw badRequest(problem);
     const instanceId = request.actor.instanceId;
-    const event = await publishEvent(ctx, { topic, data, source: source ?? instanceId }, { actor: request.actor });
+    const event = await publishEvent(ctx, { topic, data, source: source ?? instanceId }, request.actor);
     if (instanceId) ctx.counters.addAgentMetric(instanceId, 'events_published');
     return event;
   });
@@ -143,7 +143,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
     const subscription = request.query.after !== undefined
       ? parseSubscription(request.query.pattern, request.query.after)
       : parseSubscription(request.query.pattern, typeof lastEventId === 'string' ? lastEventId : undefined, 'Last-Event-ID');
-    openEventSource(reply, subscription);
+    openEventSource(reply, subscription, request.actor);
   });
 
   const prune = new IntervalJob('events.prune', ctx.config.pruneIntervalMs, () => pruneEvents(ctx), ctx.log);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerResponse } from 'node:http';
+import type { Actor } from '../kernel/context.js';
 import { eventJson } from './hub.js';
 import { EventStream, type StreamSink } from './stream.js';
 import type { Subscription } from './subscription.js';
@@ -13,7 +14,7 @@ const FRAME_END = Buffer.from('\n\n');
  * notice is an `event: dropped` frame, and a comment every 15 s keeps proxies from timing out.
  * Returns the function that opens one stream; open streams end when the app closes.
  */
-export function eventSourceServer(app: FastifyInstance): (reply: FastifyReply, subscription: Subscription) => void {
+export function eventSourceServer(app: FastifyInstance): (reply: FastifyReply, subscription: Subscription, actor: Actor) => void {
   const ctx = app.koor;
   const open = new Set<ServerResponse>();
 
@@ -21,7 +22,7 @@ export function eventSourceServer(app: FastifyInstance): (reply: FastifyReply, s
     for (const response of open) response.end();
   });
 
-  return (reply, subscription) => {
+  return (reply, subscription, actor) => {
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, {
@@ -32,6 +33,7 @@ export function eventSourceServer(app: FastifyInstance): (reply: FastifyReply, s
     });
     response.write(': koor event stream\n\n');
     open.add(response);
+    const forget = ctx.streams.add({ kind: 'sse', instanceId: actor.instanceId, end: () => response.end() });
 
     const sink: StreamSink = {
       writeEvent: (event, written) => {
@@ -51,6 +53,7 @@ export function eventSourceServer(app: FastifyInstance): (reply: FastifyReply, s
       clearInterval(heartbeat);
       stream.close();
       open.delete(response);
+      forget();
     });
     stream.start().catch((err: unknown) => {
       ctx.log.error({ err }, 'event replay failed');

@@ -62,10 +62,10 @@ export function serveEventSockets(app: FastifyInstance): void {
   }, PING_INTERVAL_MS);
   pinger.unref();
 
-  const accept = (ws: WebSocket, subscription: ReturnType<typeof parseSubscription>) => {
+  const accept = (ws: WebSocket, subscription: ReturnType<typeof parseSubscription>, actor: Actor) => {
     sockets.add(ws);
     alive.add(ws);
-    ctx.stats.webSocketSubscribers++;
+    const forget = ctx.streams.add({ kind: 'websocket', instanceId: actor.instanceId, end: (reason) => ws.close(1008, reason) });
     // ws keeps its socket private; corking it lets several frames leave in one write.
     const socket = (ws as unknown as { _socket?: Duplex })._socket;
     const sink: StreamSink = {
@@ -83,7 +83,7 @@ export function serveEventSockets(app: FastifyInstance): void {
     ws.on('close', () => {
       stream.close();
       sockets.delete(ws);
-      ctx.stats.webSocketSubscribers--;
+      forget();
     });
     stream.start().catch((err: unknown) => {
       ctx.log.error({ err }, 'event replay failed');
@@ -102,8 +102,9 @@ export function serveEventSockets(app: FastifyInstance): void {
     if (closing) return refuseUpgrade(socket, 503, 'server is shutting down', { reason: REASONS.shuttingDown });
     void (async () => {
       let subscription: ReturnType<typeof parseSubscription>;
+      let actor: Actor | null;
       try {
-        const actor = await upgradeActor(ctx, request, url);
+        actor = await upgradeActor(ctx, request, url);
         if (!actor) throw unauthorized();
         subscription = parseSubscription(
           url.searchParams.get('pattern') ?? undefined,
@@ -115,7 +116,7 @@ export function serveEventSockets(app: FastifyInstance): void {
         return refuseUpgrade(socket, 500, 'internal server error');
       }
       if (closing || socket.destroyed) return socket.destroy();
-      wss.handleUpgrade(request, socket, head, (ws) => accept(ws, subscription));
+      wss.handleUpgrade(request, socket, head, (ws) => accept(ws, subscription, actor!));
     })();
   });
 

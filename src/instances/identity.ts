@@ -1,6 +1,5 @@
 import type { AppContext } from '../kernel/context.js';
 import { hashToken } from './tokens.js';
-import { tokenCache } from './token-cache.js';
 import { instanceIdForTokenHash, recordSignOfLife } from './instances.js';
 
 /**
@@ -20,7 +19,7 @@ function touchIntervalMs(ctx: AppContext): number {
 export async function resolveInstanceToken(ctx: AppContext, token: string): Promise<string | null> {
   if (token === '') return null;
   const hash = hashToken(token);
-  const cache = tokenCache(ctx);
+  const cache = ctx.tokens;
   const cached = cache.get(hash);
   const now = Date.now();
   const generation = cache.generation;

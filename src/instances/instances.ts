@@ -1,16 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { Actor, AppContext } from '../kernel/context.js';
-import type { Database } from '../db/schema.js';
+import type { Change, NewEvent, WriteTx } from '../commit/change.js';
 import { badRequest, HttpError, notFound } from '../kernel/errors.js';
-import { appendAudit } from '../audit/append.js';
-import { publishEvent } from '../events/publish.js';
 import { hashToken, newInstanceToken } from './tokens.js';
-import { tokenCache } from './token-cache.js';
 import type { InstanceRow } from './tables.js';
 import './tables.js';
 
 export const INSTANCE_STATUSES = ['pending', 'active', 'stale'] as const;
+
+/** The audit actions of the instance registry, named once. */
+export const INSTANCE_ACTIONS = {
+  register: 'instance.register',
+  heartbeat: 'instance.heartbeat',
+  intent: 'instance.intent',
+  activate: 'instance.activate',
+  capabilities: 'instance.capabilities',
+  deregister: 'instance.deregister',
+  livenessCheck: 'liveness.check',
+} as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
 /** An instance as every channel shows it. The token is never part of it. */
@@ -119,6 +126,8 @@ function checkBaseUrl(value: unknown): string {
 
 const eventSource = (actor: Actor) => actor.instanceId ?? '';
 
+const agentEvent = (topic: string, instance: Instance, actor: Actor): NewEvent => ({ topic, data: instance, source: eventSource(actor) });
+
 export async function listInstances(ctx: AppContext, filter: InstanceFilter = {}): Promise<Instance[]> {
   let query = ctx.db.query.selectFrom('instances').selectAll();
   if (filter.name) query = query.where('name', '=', filter.name);
@@ -171,21 +180,24 @@ export async function registerInstance(ctx: AppContext, input: RegisterInput, ac
     base_url: checkBaseUrl(input.base_url),
     token_hash: hashToken(token),
   };
-  await ctx.db.transaction(async (trx) => {
-    await trx.insertInto('instances').values(row).execute();
-    await appendAudit(trx, { actor: actor.id, action: 'instance.register', resource: row.id, detail: `name=${row.name}`, outcome: 'success' });
-  });
   const instance = toInstance(row);
-  await publishEvent(ctx, { topic: 'agent.registered', data: instance, source: eventSource(actor) });
+  await ctx.commit(async (trx) => {
+    await trx.insertInto('instances').values(row).execute();
+    return {
+      value: instance,
+      audit: { actor: actor.id, action: INSTANCE_ACTIONS.register, resource: row.id, detail: `name=${row.name}` },
+      events: [agentEvent('agent.registered', instance, actor)],
+    };
+  });
   return { ...instance, token };
 }
 
 /**
  * Refreshes last_seen and makes a pending or stale instance active (SPEC §7: "active" means
- * activated or heard from), inside `trx`. Returns the updated row (null when the instance does
- * not exist) and whether its status changed to active.
+ * activated or heard from), as a part of a change: `agent.activated` when its status changed.
+ * The value is the updated instance, or null when it does not exist.
  */
-async function refreshLastSeen(trx: Transaction<Database>, id: string): Promise<{ row: InstanceRow | null; revived: boolean }> {
+export async function refreshLastSeenIn(trx: WriteTx, id: string, actor: Actor): Promise<Change<Instance | null>> {
   const now = new Date().toISOString();
   const revived = await trx
     .updateTable('instances')
@@ -194,13 +206,19 @@ async function refreshLastSeen(trx: Transaction<Database>, id: string): Promise<
     .where('status', '!=', 'active')
     .returningAll()
     .executeTakeFirst();
-  if (revived) return { row: revived, revived: true };
+  if (revived) {
+    const instance = toInstance(revived);
+    return { value: instance, events: [agentEvent('agent.activated', instance, actor)] };
+  }
   const row = await trx.updateTable('instances').set({ last_seen: now }).where('id', '=', id).returningAll().executeTakeFirst();
-  return { row: row ?? null, revived: false };
+  return { value: row ? toInstance(row) : null };
 }
 
-async function announceRevival(ctx: AppContext, instance: Instance, actor: Actor): Promise<void> {
-  await publishEvent(ctx, { topic: 'agent.activated', data: instance, source: eventSource(actor) });
+/** The instance refreshed in `trx`, or a 404; with the audit entry of the call that refreshed it. */
+async function heardFromIn(trx: WriteTx, id: string, actor: Actor, action: string, detail?: string): Promise<Change<Instance>> {
+  const refreshed = await refreshLastSeenIn(trx, id, actor);
+  if (!refreshed.value) throw notFound('instance', id);
+  return { ...refreshed, value: refreshed.value, audit: { actor: actor.id, action, resource: id, detail } };
 }
 
 /**
@@ -208,34 +226,21 @@ async function announceRevival(ctx: AppContext, instance: Instance, actor: Actor
  * (and `agent.activated` is published). `actor` defaults to the instance itself.
  */
 export async function heartbeat(ctx: AppContext, id: string, actor: Actor = { id, instanceId: id }): Promise<Instance> {
-  const { row, revived } = await ctx.db.transaction(async (trx) => {
-    const result = await refreshLastSeen(trx, id);
-    if (!result.row) throw notFound('instance', id);
-    await appendAudit(trx, { actor: actor.id, action: 'instance.heartbeat', resource: id, outcome: 'success' });
-    return result;
-  });
-  const instance = toInstance(row!);
-  if (revived) await announceRevival(ctx, instance, actor);
-  return instance;
+  return ctx.commit((trx) => heardFromIn(trx, id, actor, INSTANCE_ACTIONS.heartbeat));
 }
 
 /** Sets what the instance is working on; counts as a heartbeat too. */
 export async function setIntent(ctx: AppContext, id: string, intent: string, actor: Actor): Promise<Instance> {
   const text = optionalText('intent', intent, LIMITS.intent);
-  const { row, revived } = await ctx.db.transaction(async (trx) => {
-    const result = await refreshLastSeen(trx, id);
-    if (!result.row) throw notFound('instance', id);
+  return ctx.commit(async (trx) => {
+    const heard = await heardFromIn(trx, id, actor, INSTANCE_ACTIONS.intent, text.slice(0, 200));
     const row = await trx.updateTable('instances').set({ intent: text }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    await appendAudit(trx, { actor: actor.id, action: 'instance.intent', resource: id, detail: text.slice(0, 200), outcome: 'success' });
-    return { row, revived: result.revived };
+    return { ...heard, value: toInstance(row) };
   });
-  const instance = toInstance(row);
-  if (revived) await announceRevival(ctx, instance, actor);
-  return instance;
 }
 
 export async function activateInstance(ctx: AppContext, id: string, actor: Actor): Promise<Instance> {
-  const row = await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const row = await trx
       .updateTable('instances')
       .set({ status: 'active', last_seen: new Date().toISOString() })
@@ -243,18 +248,19 @@ export async function activateInstance(ctx: AppContext, id: string, actor: Actor
       .returningAll()
       .executeTakeFirst();
     if (!row) throw notFound('instance', id);
-    await appendAudit(trx, { actor: actor.id, action: 'instance.activate', resource: id, outcome: 'success' });
-    return row;
+    const instance = toInstance(row);
+    return {
+      value: instance,
+      audit: { actor: actor.id, action: INSTANCE_ACTIONS.activate, resource: id },
+      events: [agentEvent('agent.activated', instance, actor)],
+    };
   });
-  const instance = toInstance(row);
-  await publishEvent(ctx, { topic: 'agent.activated', data: instance, source: eventSource(actor) });
-  return instance;
 }
 
 /** Replaces the instance's capability list. */
 export async function setCapabilities(ctx: AppContext, id: string, capabilities: unknown, actor: Actor): Promise<Instance> {
   const list = checkCapabilities(capabilities);
-  const row = await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const row = await trx
       .updateTable('instances')
       .set({ capabilities: JSON.stringify(list) })
@@ -262,37 +268,39 @@ export async function setCapabilities(ctx: AppContext, id: string, capabilities:
       .returningAll()
       .executeTakeFirst();
     if (!row) throw notFound('instance', id);
-    await appendAudit(trx, { actor: actor.id, action: 'instance.capabilities', resource: id, detail: JSON.stringify(list), outcome: 'success' });
-    return row;
+    return { value: toInstance(row), audit: { actor: actor.id, action: INSTANCE_ACTIONS.capabilities, resource: id, detail: JSON.stringify(list) } };
   });
-  return toInstance(row);
 }
 
-/** Removes an instance; its token stops working at once. */
+/** Removes an instance; its token stops working at once, and its open streams end. */
 export async function deregisterInstance(ctx: AppContext, id: string, actor: Actor): Promise<Instance> {
-  const row = await ctx.db.transaction(async (trx) => {
+  // Forget the token before the commit as well as after, so that no request resolves it in
+  // between (forgetting too early costs at most one lookup if the change is refused).
+  ctx.tokens.forgetInstance(id);
+  return ctx.commit(async (trx) => {
     const row = await trx.deleteFrom('instances').where('id', '=', id).returningAll().executeTakeFirst();
     if (!row) throw notFound('instance', id);
-    // Forget the token before the commit as well as after, so that no request resolves it in
-    // between (forgetting too early costs at most one lookup if the transaction rolls back).
-    tokenCache(ctx).forgetInstance(id);
-    await appendAudit(trx, { actor: actor.id, action: 'instance.deregister', resource: id, detail: `name=${row.name}`, outcome: 'success' });
-    return row;
+    const instance = toInstance(row);
+    return {
+      value: instance,
+      audit: { actor: actor.id, action: INSTANCE_ACTIONS.deregister, resource: id, detail: `name=${row.name}` },
+      events: [agentEvent('agent.deregistered', instance, actor)],
+      afterCommit: () => {
+        ctx.tokens.forgetInstance(id);
+        ctx.streams.endInstance(id, 'instance deregistered');
+      },
+    };
   });
-  tokenCache(ctx).forgetInstance(id);
-  const instance = toInstance(row);
-  await publishEvent(ctx, { topic: 'agent.deregistered', data: instance, source: eventSource(actor) });
-  return instance;
 }
 
 /**
  * Marks every instance not heard from since `silentSince` as stale and returns those that just
- * became stale. One UPDATE decides it, so concurrent checks never report an instance twice.
- * A check someone asked for (`requestedBy`) is audited as `liveness.check`; the monitor's
- * own runs are not.
+ * became stale, each announced by `agent.stale`. One UPDATE decides it, so concurrent checks
+ * never report an instance twice. A check someone asked for (`requestedBy`) is audited as
+ * `liveness.check`; the monitor's own runs are not.
  */
 export async function markSilentInstancesStale(ctx: AppContext, silentSince: Date, requestedBy?: Actor): Promise<Instance[]> {
-  const rows = await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const rows = await trx
       .updateTable('instances')
       .set({ status: 'stale' })
@@ -300,13 +308,14 @@ export async function markSilentInstancesStale(ctx: AppContext, silentSince: Dat
       .where('last_seen', '<', silentSince.toISOString())
       .returningAll()
       .execute();
-    if (requestedBy) {
-      const detail = `newly_stale=${rows.map((r) => r.id).join(',')}`.slice(0, 2000);
-      await appendAudit(trx, { actor: requestedBy.id, action: 'liveness.check', resource: 'instances', detail, outcome: 'success' });
-    }
-    return rows;
+    const stale = rows.map(toInstance).sort((a, b) => a.last_seen.localeCompare(b.last_seen));
+    const detail = `newly_stale=${rows.map((r) => r.id).join(',')}`;
+    return {
+      value: stale,
+      audit: requestedBy ? { actor: requestedBy.id, action: INSTANCE_ACTIONS.livenessCheck, resource: 'instances', detail } : undefined,
+      events: stale.map((instance) => ({ topic: 'agent.stale', data: instance, source: '' })),
+    };
   });
-  return rows.map(toInstance).sort((a, b) => a.last_seen.localeCompare(b.last_seen));
 }
 
 /** The id of the instance holding the token with this hash, or null. */
@@ -320,8 +329,6 @@ export async function instanceIdForTokenHash(ctx: AppContext, hash: string): Pro
  * without an audit entry (the call itself is audited). Returns false when the instance is gone.
  */
 export async function recordSignOfLife(ctx: AppContext, id: string): Promise<boolean> {
-  const { row, revived } = await ctx.db.transaction((trx) => refreshLastSeen(trx, id));
-  if (!row) return false;
-  if (revived) await announceRevival(ctx, toInstance(row), { id, instanceId: id });
-  return true;
+  const instance = await ctx.commit((trx) => refreshLastSeenIn(trx, id, { id, instanceId: id }));
+  return instance !== null;
 }

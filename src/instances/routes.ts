@@ -4,6 +4,7 @@ import {
   deregisterInstance,
   getInstance,
   heartbeat,
+  INSTANCE_ACTIONS,
   INSTANCE_STATUSES,
   LIMITS,
   listInstances,
@@ -43,7 +44,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   const ctx = app.koor;
 
   app.post<{ Body: RegisterInput }>('/api/instances/register', {
-    config: { auditAction: 'instance.register' },
+    config: { auditAction: INSTANCE_ACTIONS.register },
     schema: {
       tags,
       summary: 'Register an agent instance; the answer carries its token, shown only here',
@@ -104,7 +105,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   } as const;
 
   app.post<{ Params: { id: string } }>('/api/instances/:id/heartbeat', {
-    config: { auditAction: 'instance.heartbeat' },
+    config: { auditAction: INSTANCE_ACTIONS.heartbeat },
     schema: {
       tags,
       summary: 'Record a sign of life (a stale instance becomes active again)',
@@ -117,7 +118,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   app.post<{ Params: { id: string } }>('/api/instances/:id/activate', {
-    config: { auditAction: 'instance.activate' },
+    config: { auditAction: INSTANCE_ACTIONS.activate },
     schema: { tags, summary: 'Mark an instance active', params: idParams, response: { 200: idStatus, 404: error } },
   }, async (request) => {
     const instance = await activateInstance(ctx, request.params.id, request.actor);
@@ -125,7 +126,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   app.post<{ Params: { id: string }; Body: { capabilities: string[] } }>('/api/instances/:id/capabilities', {
-    config: { auditAction: 'instance.capabilities' },
+    config: { auditAction: INSTANCE_ACTIONS.capabilities },
     schema: {
       tags,
       summary: "Replace an instance's capability list",
@@ -147,7 +148,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   app.delete<{ Params: { id: string } }>('/api/instances/:id', {
-    config: { auditAction: 'instance.deregister' },
+    config: { auditAction: INSTANCE_ACTIONS.deregister },
     schema: {
       tags,
       summary: 'Deregister an instance; its token stops working at once',

@@ -1,4 +1,4 @@
-import type { AppContext } from '../kernel/context.js';
+import type { EventHub } from '../events/hub.js';
 
 interface CachedToken {
   instanceId: string;
@@ -41,18 +41,23 @@ export class TokenCache {
   }
 }
 
-const caches = new WeakMap<AppContext, TokenCache>();
-
-export function tokenCache(ctx: AppContext): TokenCache {
-  let cache = caches.get(ctx);
-  if (!cache) {
-    const created = new TokenCache();
-    ctx.hub.subscribe((event) => {
-      if (event.topic !== 'agent.deregistered') return;
-      const id = (event.data as { id?: unknown } | null)?.id;
-      if (typeof id === 'string') created.forgetInstance(id);
-    });
-    caches.set(ctx, (cache = created));
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** Instance tokens this process has resolved (see TokenCache). */
+    tokens: TokenCache;
   }
+}
+
+/**
+ * The app's token cache, forgetting an instance's tokens when any replica announces its
+ * deregistration (this process also forgets them itself, before and after its own commit).
+ */
+export function createTokenCache(hub: EventHub): TokenCache {
+  const cache = new TokenCache();
+  hub.subscribe((event) => {
+    if (event.topic !== 'agent.deregistered') return;
+    const id = (event.data as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') cache.forgetInstance(id);
+  });
   return cache;
 }

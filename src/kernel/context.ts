@@ -1,23 +1,29 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../server/config.js';
-import type { Db } from '../db/engine.js';
+import type { ReadDb } from '../db/engine.js';
 import type { EventHub } from '../events/hub.js';
+import type { Committer } from '../commit/committer.js';
 import type { JobSet } from './jobs.js';
-import type { CallCounters } from '../metrics/counters.js';
 
 /**
- * Everything a domain function may need, built once per app. Domains receive it as their
- * first argument; routes and MCP tools pass `app.koor`.
+ * Everything a domain function may need, built once per app by `buildApp` (src/server/app.ts),
+ * which is the one place every service is made. Domains receive it as their first argument;
+ * routes and MCP tools pass `app.koor`.
+ *
+ * Domains that provide a service add its field here by declaration merging from their own
+ * module (`declare module '../kernel/context.js' { interface AppContext { … } }`), as they
+ * declare their tables, so the kernel names no domain.
  */
 export interface AppContext {
   config: Config;
-  db: Db;
+  /** Reads only: every write goes through `commit`. */
+  db: ReadDb;
+  /** The one write door (see src/commit/committer.ts). */
+  commit: Committer['commit'];
+  committer: Committer;
   log: FastifyBaseLogger;
   hub: EventHub;
   jobs: JobSet;
-  counters: CallCounters;
-  /** Live counters other domains update and the metrics domain reports (Prometheus, /api/metrics). */
-  stats: ServerStats;
   version: string;
   startedAt: number;
   /** The URL the API listens on once it listens (for endpoint lists and compliance calls). */
@@ -33,10 +39,3 @@ export interface Actor {
 
 export const ANONYMOUS: Actor = { id: 'anonymous' };
 export const ADMIN: Actor = { id: 'admin' };
-
-export interface ServerStats {
-  eventsPublished: number;
-  webSocketSubscribers: number;
-  webhookDeliveries: number;
-  webhookFailures: number;
-}

@@ -1,19 +1,15 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { IntervalJob } from '../kernel/jobs.js';
-import { publishEvent } from '../events/publish.js';
 import { markSilentInstancesStale, type Instance } from '../instances/instances.js';
 
 /**
- * Marks every instance not heard from for `config.staleAfterMs` as stale and publishes
+ * Marks every instance not heard from for `config.staleAfterMs` as stale, announcing
  * `agent.stale` for each one that just turned stale. Returns those instances. `requestedBy` is
  * who asked for a check out of schedule (audited); the monitor passes nothing.
  */
 export async function markStaleInstances(ctx: AppContext, requestedBy?: Actor): Promise<Instance[]> {
   const silentSince = new Date(Date.now() - ctx.config.staleAfterMs);
   const newlyStale = await markSilentInstancesStale(ctx, silentSince, requestedBy);
-  for (const instance of newlyStale) {
-    await publishEvent(ctx, { topic: 'agent.stale', data: instance, source: '' });
-  }
   if (newlyStale.length > 0) ctx.log.info({ ids: newlyStale.map((i) => i.id) }, 'instances went stale');
   return newlyStale;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { livenessJob, markStaleInstances } from './liveness.js';
+import { INSTANCE_ACTIONS } from '../instances/instances.js';
 
 /** The liveness monitor job and its manual trigger. */
 export default async function livenessRoutes(app: FastifyInstance): Promise<void> {
@@ -7,7 +8,7 @@ export default async function livenessRoutes(app: FastifyInstance): Promise<void
   ctx.jobs.add(livenessJob(ctx));
 
   app.post('/api/liveness/check', {
-    config: { auditAction: 'liveness.check' },
+    config: { auditAction: INSTANCE_ACTIONS.livenessCheck },
     schema: {
       tags: ['instances'],
       summary: 'Run the liveness check now',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { parseTimeRange } from '../kernel/time-range.js';
-import { GROUP_BY, queryUsage, recordUsage, summarizeUsage, type GroupBy, type UsageInput } from './usage.js';
+import { GROUP_BY, LLM_ACTIONS, queryUsage, recordUsage, summarizeUsage, type GroupBy, type UsageInput } from './usage.js';
 
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 
@@ -43,7 +43,7 @@ export default async function llmRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
 
   app.post<{ Body: UsageInput }>('/api/llm/usage', {
-    config: { auditAction: 'llm.usage' },
+    config: { auditAction: LLM_ACTIONS.usage },
     schema: {
       summary: 'Record the usage of one LLM call',
       tags: ['llm'],

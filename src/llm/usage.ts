@@ -1,7 +1,5 @@
 import type { Actor, AppContext } from '../kernel/context.js';
-import type { Executor } from '../db/engine.js';
-import { appendAudit } from '../audit/append.js';
-import { publishEvent } from '../events/publish.js';
+import type { ReadQuery } from '../db/engine.js';
 import type { LlmUsageRow } from './tables.js';
 import './tables.js';
 
@@ -52,9 +50,12 @@ export interface UsageSummary {
 // shown rounded to a billionth of a dollar, far below any price step.
 const roundCost = (usd: number) => Math.round(usd * 1e9) / 1e9;
 
+/** The audit action of the LLM usage domain, named once. */
+export const LLM_ACTIONS = { usage: 'llm.usage' } as const;
+
 /**
  * Records one LLM call's usage (the calling instance when none is named), with its audit entry
- * in the same transaction, then publishes `llm.usage.recorded`.
+ * and its `llm.usage.recorded` event.
  */
 export async function recordUsage(ctx: AppContext, input: UsageInput, actor: Actor): Promise<UsageRecord> {
   const values = {
@@ -69,23 +70,24 @@ export async function recordUsage(ctx: AppContext, input: UsageInput, actor: Act
     request_type: input.request_type ?? 'completion',
     session_tag: input.session_tag ?? '',
   };
-  const record = await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const row = await trx.insertInto('llm_usage').values(values).returning('id').executeTakeFirstOrThrow();
-    await appendAudit(trx, {
-      actor: actor.id,
-      action: 'llm.usage',
-      resource: `${values.provider}/${values.model}`,
-      detail: `usage ${row.id}: ${values.tokens_in} in, ${values.tokens_out} out, $${values.cost_usd}`,
-      outcome: 'success',
-    });
-    return { id: Number(row.id), ...values };
+    const record = { id: Number(row.id), ...values };
+    return {
+      value: record,
+      audit: {
+        actor: actor.id,
+        action: LLM_ACTIONS.usage,
+        resource: `${values.provider}/${values.model}`,
+        detail: `usage ${row.id}: ${values.tokens_in} in, ${values.tokens_out} out, $${values.cost_usd}`,
+      },
+      events: [{ topic: 'llm.usage.recorded', data: record, source: actor.id }],
+    };
   });
-  await publishEvent(ctx, { topic: 'llm.usage.recorded', data: record, source: actor.id });
-  return record;
 }
 
 /** Usage records matching `filter`, newest first. */
-export async function queryUsage(db: Executor, filter: UsageFilter): Promise<UsageRecord[]> {
+export async function queryUsage(db: ReadQuery, filter: UsageFilter): Promise<UsageRecord[]> {
   let query = db.selectFrom('llm_usage').selectAll();
   if (filter.instance) query = query.where('instance_id', '=', filter.instance);
   if (filter.project) query = query.where('project', '=', filter.project);
@@ -107,7 +109,7 @@ function toRecord(row: UsageRecord): UsageRecord {
 }
 
 /** Totals per group and overall, over the records in the time range. */
-export async function summarizeUsage(db: Executor, groupBy: GroupBy, range: { from?: string; to?: string }): Promise<UsageSummary> {
+export async function summarizeUsage(db: ReadQuery, groupBy: GroupBy, range: { from?: string; to?: string }): Promise<UsageSummary> {
   const column = GROUP_COLUMN[groupBy];
   let query = db
     .selectFrom('llm_usage')

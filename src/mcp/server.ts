@@ -17,6 +17,14 @@ function actorOf(authInfo: AuthInfo | undefined): Actor {
   return actor ?? ANONYMOUS;
 }
 
+async function auditFailure(ctx: AppContext, actor: Actor, action: string, tool: string, detail: string): Promise<void> {
+  try {
+    await ctx.commit(async () => ({ value: undefined, audit: { actor: actor.id, action, resource: `mcp:${tool}`, detail, outcome: 'error' } }), { emits: false });
+  } catch (err) {
+    ctx.log.error({ err, action }, 'could not append audit entry for a failed MCP call');
+  }
+}
+
 const INSTRUCTIONS = 'Koor control plane: identity and discovery only. Move data over REST or koor-cli (see get_endpoints).';
 
 /** A fresh MCP server with every Koor tool; one per session (or per stateless request). */
@@ -32,6 +40,8 @@ export function createMcpServer(ctx: AppContext): McpServer {
         // Domain errors carry a message meant for the caller; anything else stays in the log.
         if (!(err instanceof HttpError)) ctx.log.error({ err, tool: tool.name }, 'MCP tool failed');
         const message = err instanceof HttpError ? err.message : 'internal error';
+        // A refused change is audited as over REST (its success entry comes with the change).
+        if (tool.auditAction) await auditFailure(ctx, actor, tool.auditAction, tool.name, message);
         return { content: [{ type: 'text' as const, text: `error: ${message}` }], isError: true };
       }
     });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { Actor, AppContext } from '../kernel/context.js';
-import { listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
+import { INSTANCE_ACTIONS, listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
 import { proposeRule } from '../rules/lifecycle.js';
 import { validateContractPayload } from '../contracts/contracts.js';
 import { DIRECTIONS } from '../contracts/payload.js';
 import { badRequest } from '../kernel/errors.js';
+import { RULE_ACTIONS } from '../rules/rules.js';
 
 /** What a tool handler gets besides its arguments: the app and who is calling. */
 export interface ToolCall {
@@ -19,6 +20,8 @@ export interface ToolCall {
 export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   name: string;
   description: string;
+  /** For tools that change something: the audit action a refused call is recorded under (its domain's constant). */
+  auditAction?: string;
   input: Shape;
   run(args: z.infer<z.ZodObject<Shape>>, call: ToolCall): Promise<string>;
 }
@@ -59,6 +62,7 @@ const MAX_LISTED_VIOLATIONS = 20;
 
 export const registerInstanceTool = defineTool({
   name: 'register_instance',
+  auditAction: INSTANCE_ACTIONS.register,
   description: 'Register this agent. Returns id and token; move data via REST/koor-cli, not MCP.',
   input: {
     name: z.string().min(1).max(LIMITS.name),
@@ -87,6 +91,7 @@ export const discoverInstancesTool = defineTool({
 
 export const setIntentTool = defineTool({
   name: 'set_intent',
+  auditAction: INSTANCE_ACTIONS.intent,
   description: 'Set what an agent is working on now (also a heartbeat).',
   input: { instance_id: z.string().min(1), intent: z.string().max(LIMITS.intent) },
   async run(args, { ctx, actor }) {
@@ -115,6 +120,7 @@ export const getEndpointsTool = defineTool({
 
 export const proposeRuleTool = defineTool({
   name: 'propose_rule',
+  auditAction: RULE_ACTIONS.propose,
   description: 'Propose a validation rule for human review.',
   input: {
     project: z.string().min(1),

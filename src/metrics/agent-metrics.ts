@@ -1,5 +1,6 @@
-import type { Db, Executor } from '../db/engine.js';
+import type { ReadQuery } from '../db/engine.js';
 import type { AppContext } from '../kernel/context.js';
+import type { WriteTx } from '../commit/change.js';
 import type { CallCounters } from './counters.js';
 import './tables.js';
 
@@ -27,7 +28,7 @@ export class AgentMetricsFlusher {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly db: Db,
+    private readonly commit: AppContext['commit'],
     private readonly counters: CallCounters,
   ) {}
 
@@ -42,10 +43,14 @@ export class AgentMetricsFlusher {
     const rows = toRows(pending);
     if (rows.length === 0) return;
     try {
-      await this.db.transaction(async (trx) => {
-        // Kept well below SQLite's bound-parameter limit (4 values per row).
-        for (let i = 0; i < rows.length; i += 200) await addToBuckets(trx, rows.slice(i, i + 200));
-      });
+      await this.commit(
+        async (trx) => {
+          // Kept well below SQLite's bound-parameter limit (4 values per row).
+          for (let i = 0; i < rows.length; i += 200) await addToBuckets(trx, rows.slice(i, i + 200));
+          return { value: undefined };
+        },
+        { emits: false },
+      );
     } catch (err) {
       // Nothing was written: give the counts back so the next flush tries again.
       for (const row of rows) {
@@ -56,15 +61,16 @@ export class AgentMetricsFlusher {
   }
 }
 
-const flushers = new WeakMap<AppContext, AgentMetricsFlusher>();
-
-export function registerFlusher(ctx: AppContext, flusher: AgentMetricsFlusher): void {
-  flushers.set(ctx, flusher);
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** Moves the agent counters into their hourly buckets (run by the metrics-flush job). */
+    agentMetrics: AgentMetricsFlusher;
+  }
 }
 
 /** Writes the app's not-yet-flushed agent counts now (before an export, say). */
 export async function flushAgentMetrics(ctx: AppContext): Promise<void> {
-  await flushers.get(ctx)?.flush();
+  await ctx.agentMetrics.flush();
 }
 
 function toRows(pending: Pending): AgentMetricRecord[] {
@@ -81,8 +87,8 @@ function periodStart(period: string): Date {
   return new Date(`${period}:00:00.000Z`);
 }
 
-async function addToBuckets(executor: Executor, rows: AgentMetricRecord[]): Promise<void> {
-  await executor
+async function addToBuckets(trx: WriteTx, rows: AgentMetricRecord[]): Promise<void> {
+  await trx
     .insertInto('agent_metrics')
     .values(rows)
     .onConflict((oc) =>
@@ -97,7 +103,7 @@ async function addToBuckets(executor: Executor, rows: AgentMetricRecord[]): Prom
  * Bucket rows of one instance (or all), oldest period first. `period` matches as a prefix and
  * holds only digits, '-' and 'T' (the route's schema checks), so it is safe inside LIKE.
  */
-export async function agentMetricRows(db: Executor, filter: { instanceId?: string; period?: string }): Promise<AgentMetricRecord[]> {
+export async function agentMetricRows(db: ReadQuery, filter: { instanceId?: string; period?: string }): Promise<AgentMetricRecord[]> {
   let query = db.selectFrom('agent_metrics').select(['instance_id', 'metric_name', 'metric_value', 'period']);
   if (filter.instanceId !== undefined) query = query.where('instance_id', '=', filter.instanceId);
   if (filter.period) query = query.where('period', 'like', `${filter.period}%`);
@@ -106,7 +112,7 @@ export async function agentMetricRows(db: Executor, filter: { instanceId?: strin
 }
 
 /** Per-instance totals over the periods matching `period` (a prefix such as `2026-02-16`). */
-export async function agentMetricSummary(db: Executor, period?: string): Promise<AgentMetricSummary[]> {
+export async function agentMetricSummary(db: ReadQuery, period?: string): Promise<AgentMetricSummary[]> {
   let query = db
     .selectFrom('agent_metrics')
     .select((eb) => ['instance_id', 'metric_name', eb.fn.sum<number>('metric_value').as('total')])

@@ -51,3 +51,10 @@ export class CallCounters {
     this.mcp = 0;
   }
 }
+
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** Call and per-agent counters, counted in memory on the request path. */
+    counters: CallCounters;
+  }
+}

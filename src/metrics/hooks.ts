@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { prometheusMetrics } from './prometheus.js';
 
 /**
  * Counts every answered request, once, after the answer is sent: REST calls under `/api/` for
@@ -10,7 +9,7 @@ import { prometheusMetrics } from './prometheus.js';
  */
 async function metricsHooks(app: FastifyInstance): Promise<void> {
   const counters = app.koor.counters;
-  const prometheus = prometheusMetrics(app.koor);
+  const prometheus = app.koor.prometheus;
   app.addHook('onResponse', (request, reply, done) => {
     if (request.url.startsWith('/api/')) counters.countCall('rest', request.actor?.instanceId);
     // The route template (not the URL) keeps the label set bounded; unknown paths share one label.

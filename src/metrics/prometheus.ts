@@ -116,15 +116,15 @@ export class PrometheusMetrics {
           this.inc(read());
         },
       });
-    fromStats('koor_events_published_total', 'Events stored and fanned out', () => ctx.stats.eventsPublished);
-    fromStats('koor_webhook_deliveries_total', 'Webhook deliveries answered with a 2xx', () => ctx.stats.webhookDeliveries);
-    fromStats('koor_webhook_failures_total', 'Webhook delivery attempts that failed', () => ctx.stats.webhookFailures);
+    fromStats('koor_events_published_total', 'Events stored and fanned out', () => ctx.committer.eventsStored);
+    fromStats('koor_webhook_deliveries_total', 'Webhook deliveries answered with a 2xx', () => ctx.webhooks.deliveries);
+    fromStats('koor_webhook_failures_total', 'Webhook delivery attempts that failed', () => ctx.webhooks.failures);
     new Gauge({
       name: 'koor_websocket_subscribers',
       help: 'Open WebSocket event subscriptions',
       registers,
       collect() {
-        this.set(ctx.stats.webSocketSubscribers);
+        this.set(ctx.streams.count('websocket'));
       },
     });
     new Gauge({
@@ -198,11 +198,9 @@ export class PrometheusMetrics {
   }
 }
 
-const perApp = new WeakMap<AppContext, PrometheusMetrics>();
-
-/** The app's Prometheus metrics, created on first use. */
-export function prometheusMetrics(ctx: AppContext): PrometheusMetrics {
-  let metrics = perApp.get(ctx);
-  if (!metrics) perApp.set(ctx, (metrics = new PrometheusMetrics(ctx)));
-  return metrics;
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** The app's Prometheus view (its own registry). */
+    prometheus: PrometheusMetrics;
+  }
 }

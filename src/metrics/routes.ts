@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { IntervalJob } from '../kernel/jobs.js';
-import { appendAudit } from '../audit/append.js';
-import { AgentMetricsFlusher, agentMetricRows, agentMetricSummary, registerFlusher } from './agent-metrics.js';
-import { serverMetrics } from './server-metrics.js';
-import { prometheusMetrics } from './prometheus.js';
+import { agentMetricRows, agentMetricSummary } from './agent-metrics.js';
+import { METRICS_ACTIONS, resetTokenTax, serverMetrics } from './server-metrics.js';
 
 const periodSchema = {
   type: 'string',
@@ -47,8 +45,7 @@ const tokenTaxSchema = {
 /** Server metrics, per-agent metrics and the Prometheus endpoint; owns the agent-metrics flush job. */
 export default async function metricsRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
-  const flusher = new AgentMetricsFlusher(ctx.db, ctx.counters);
-  registerFlusher(ctx, flusher);
+  const flusher = ctx.agentMetrics;
   const ticker = new IntervalJob('metrics-flush', ctx.config.metricsFlushIntervalMs, () => flusher.flush(), ctx.log);
   ctx.jobs.add({
     name: 'metrics-flush',
@@ -90,24 +87,14 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
   }, async () => serverMetrics(ctx));
 
   app.post('/api/metrics/reset', {
-    config: { auditAction: 'metrics.reset' },
+    config: { auditAction: METRICS_ACTIONS.reset },
     schema: {
       summary: 'Zero the token-tax counters',
       tags: ['metrics'],
       response: { 200: { type: 'object', properties: { reset: { type: 'boolean' }, token_tax: tokenTaxSchema }, required: ['reset', 'token_tax'] } },
     },
   }, async (request) => {
-    const before = { rest: ctx.counters.rest, mcp: ctx.counters.mcp };
-    await ctx.db.transaction((trx) =>
-      appendAudit(trx, {
-        actor: request.actor.id,
-        action: 'metrics.reset',
-        resource: 'token_tax',
-        detail: `rest_calls ${before.rest}, mcp_calls ${before.mcp}`,
-        outcome: 'success',
-      }),
-    );
-    ctx.counters.resetTokenTax();
+    await resetTokenTax(ctx, request.actor);
     return { reset: true, token_tax: (await serverMetrics(ctx)).token_tax };
   });
 
@@ -138,7 +125,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
     return agentMetricRows(ctx.db.query, { instanceId: request.params.id, period: request.query.period });
   });
 
-  const prometheus = prometheusMetrics(ctx);
+  const { prometheus } = ctx;
   app.get('/metrics', {
     schema: {
       summary: 'Prometheus text exposition',

@@ -1,4 +1,4 @@
-import type { AppContext } from '../kernel/context.js';
+import type { Actor, AppContext } from '../kernel/context.js';
 import type { CallCounters } from './counters.js';
 import { listInstances } from '../instances/instances.js';
 import { lastEventId } from '../events/history.js';
@@ -59,4 +59,20 @@ export async function serverMetrics(ctx: AppContext): Promise<ServerMetrics> {
     durability: ctx.db.durability,
     token_tax: tokenTax(ctx.counters),
   };
+}
+
+/** The audit action of the metrics domain, named once. */
+export const METRICS_ACTIONS = { reset: 'metrics.reset' } as const;
+
+/** Zeroes the token-tax counters, recording what they held in the audit log. */
+export async function resetTokenTax(ctx: AppContext, actor: Actor): Promise<void> {
+  const before = { rest: ctx.counters.rest, mcp: ctx.counters.mcp };
+  await ctx.commit(
+    async () => ({
+      value: undefined,
+      audit: { actor: actor.id, action: METRICS_ACTIONS.reset, resource: 'token_tax', detail: `rest_calls ${before.rest}, mcp_calls ${before.mcp}` },
+      afterCommit: () => ctx.counters.resetTokenTax(),
+    }),
+    { emits: false },
+  );
 }

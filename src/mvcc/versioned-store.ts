@@ -1,16 +1,13 @@
 import { hash as digest } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Db, Executor } from '../db/engine.js';
+import type { ReadDb } from '../db/engine.js';
 import { FixedStatement } from '../db/fixed-statement.js';
-import type { Actor, AppContext } from '../kernel/context.js';
-import { appendAudit } from '../audit/append.js';
-import { commitWithEvents, type NewEvent } from '../events/publish.js';
+import type { Change, NewEvent, WriteTx } from '../commit/change.js';
+import type { Actor } from '../kernel/context.js';
 import { HttpError, notFound, preconditionFailed } from '../kernel/errors.js';
 import { ValueCache, type CachedValue } from './cache.js';
 import { etagOf, type Precondition } from './preconditions.js';
-import type { VersionedKeyRow, VersionedValueRow } from '../state/tables.js';
-import '../state/tables.js';
-import '../specs/tables.js';
+import type { VersionedKeyRow, VersionedValueRow } from './rows.js';
 
 /** The value of one version of a key. */
 export type StoredValue = Omit<VersionedValueRow, 'updated_by'> & {
@@ -24,7 +21,8 @@ export type VersionSummary = Pick<VersionedValueRow, 'version' | 'hash' | 'conte
 
 export type WriteResult = Pick<VersionedValueRow, 'key' | 'version' | 'hash' | 'content_type' | 'updated_at'>;
 
-export interface AuditNote {
+/** What the audit log says of a write, besides who made it. */
+export interface AuditNoteOf {
   action: string;
   resource: string;
   detail?: string;
@@ -36,8 +34,8 @@ export interface WriteInput {
   contentType: string;
   actor: Actor;
   precondition: Precondition;
-  audit: AuditNote;
-  /** The event announcing the new version, stored in the same transaction. */
+  audit: AuditNoteOf;
+  /** The event announcing the new version. */
   announce: (result: WriteResult) => NewEvent;
 }
 
@@ -45,7 +43,9 @@ export interface RemoveInput {
   key: string;
   actor: Actor;
   precondition: Precondition;
-  audit: AuditNote;
+  audit: AuditNoteOf;
+  /** The event announcing the deletion, given the version that was current. */
+  announce: (version: number) => NewEvent;
 }
 
 export type Space = 'state' | 'spec';
@@ -70,8 +70,8 @@ type ValuesTable = 'state_versions';
  * bumps the key's row with one statement whose WHERE clause is the precondition, so on
  * PostgreSQL concurrent writers (also in other server processes) serialize on that row lock
  * and re-check the condition, and on SQLite the single connection runs one transaction at a
- * time. Writes run in the event writer's batches (`commitWithEvents`), one after another
- * inside each transaction, each with its event.
+ * time. Writes are parts of changes (`writeIn`, `removeIn`) that the committer runs in its
+ * group-committed transactions, one after another, each with its audit entry and event.
  */
 export class VersionedStore {
   private readonly keys: KeysTable;
@@ -81,7 +81,7 @@ export class VersionedStore {
   private readonly writes: WriteStatements;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: ReadDb,
     readonly space: Space,
     /** What messages call one key, e.g. `state key`. */
     private readonly noun: string,
@@ -167,61 +167,51 @@ export class VersionedStore {
   }
 
   /**
-   * Writes a new version if the precondition holds; throws 412 (with the current version and
-   * ETag) when it does not. The audit entry and the announcing event commit with the write,
-   * and the answer comes only after the commit.
-   *
-   * Concurrent writers share transactions (group commit): a burst of writes pays for one
-   * commit instead of one each. Each write still sees the writes before it, so versions and
-   * preconditions are checked in order; a failed precondition refuses only its own write.
+   * A new version of the key, if the precondition holds, as a part of a change: the write,
+   * its audit entry and its announcing event. A precondition that does not hold throws its 412
+   * (with the current version and ETag). The cache learns the new value once committed.
    */
-  async write(ctx: AppContext, input: WriteInput): Promise<WriteResult> {
-    const outcome = await commitWithEvents(ctx, async (trx) => {
-      const result = await this.apply(trx, input);
-      return { value: result, events: result instanceof HttpError ? [] : [input.announce(result)] };
-    });
-    if (outcome instanceof HttpError) throw outcome;
-    const { key, version, hash, content_type, updated_at } = outcome;
-    this.cache?.offer(key, toCached({ key, version, data: input.data, hash, content_type, updated_at, etag: etagOf(hash) }));
-    return outcome;
-  }
-
-  /** One write inside a transaction; a failed precondition is returned (as its 412), not thrown. */
-  private async apply(trx: Executor, input: WriteInput): Promise<WriteResult | HttpError> {
+  async writeIn(trx: WriteTx, input: WriteInput): Promise<Change<WriteResult>> {
     const { key, data, contentType, actor, precondition } = input;
     const hash = sha256Hex(data);
     const updatedAt = new Date().toISOString();
     const current = { hash, content_type: contentType, updated_at: updatedAt };
     const version = await this.bumpVersion(trx, key, precondition, current);
-    if (version === undefined) return this.preconditionError(trx, key, precondition);
+    if (version === undefined) throw await this.preconditionError(trx, key, precondition);
     await this.writes.insert.run(trx, [key, version, data, hash, contentType, updatedAt, actor.id]);
-    await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
-    return { key, version, hash, content_type: contentType, updated_at: updatedAt };
+    const result: WriteResult = { key, version, hash, content_type: contentType, updated_at: updatedAt };
+    return {
+      value: result,
+      audit: { actor: actor.id, ...input.audit },
+      events: [input.announce(result)],
+      afterCommit: () => this.cache?.offer(key, toCached({ ...result, data, etag: etagOf(hash) })),
+    };
   }
 
   /**
-   * Marks the key deleted (its history stays; its version counter keeps rising on re-create).
-   * Returns the version that was current. 404 for a key that does not exist, 412 when a
-   * precondition was given and does not hold (including on a key that does not exist).
+   * Marks the key deleted, as a part of a change (its history stays; its version counter keeps
+   * rising on re-create). The value is the version that was current. 404 for a key that does
+   * not exist, 412 when a precondition was given and does not hold (also on a missing key).
    */
-  async remove(input: RemoveInput): Promise<{ key: string; version: number }> {
+  async removeIn(trx: WriteTx, input: RemoveInput): Promise<Change<{ key: string; version: number }>> {
     const { key, actor, precondition } = input;
+    if (precondition.kind === 'absent') throw new HttpError(400, 'If-None-Match is not supported on DELETE');
     const updatedAt = new Date().toISOString();
-    const version = await this.db.transaction(async (trx) => {
-      let update = trx.updateTable(this.keys).set({ live: 0, updated_at: updatedAt }).where('key', '=', key).where('live', '=', 1);
-      if (precondition.kind === 'version') update = update.where('version', '=', precondition.version);
-      if (precondition.kind === 'etag') update = update.where('hash', '=', precondition.hash);
-      if (precondition.kind === 'absent') throw new HttpError(400, 'If-None-Match is not supported on DELETE');
-      const row = await update.returning('version').executeTakeFirst();
-      if (!row) {
-        if (precondition.kind === 'any') throw notFound(this.noun, key);
-        throw await this.preconditionError(trx, key, precondition);
-      }
-      await appendAudit(trx, { actor: actor.id, ...input.audit, outcome: 'success' });
-      return Number(row.version);
-    });
-    this.cache?.offer(key, { version, data: null, hash: '', contentType: '', updatedAt, etag: '' });
-    return { key, version };
+    let update = trx.updateTable(this.keys).set({ live: 0, updated_at: updatedAt }).where('key', '=', key).where('live', '=', 1);
+    if (precondition.kind === 'version') update = update.where('version', '=', precondition.version);
+    if (precondition.kind === 'etag') update = update.where('hash', '=', precondition.hash);
+    const row = await update.returning('version').executeTakeFirst();
+    if (!row) {
+      if (precondition.kind === 'any') throw notFound(this.noun, key);
+      throw await this.preconditionError(trx, key, precondition);
+    }
+    const version = Number(row.version);
+    return {
+      value: { key, version },
+      audit: { actor: actor.id, ...input.audit },
+      events: [input.announce(version)],
+      afterCommit: () => this.cache?.offer(key, { version, data: null, hash: '', contentType: '', updatedAt, etag: '' }),
+    };
   }
 
   /**
@@ -230,7 +220,7 @@ export class VersionedStore {
    * does not hold.
    */
   private async bumpVersion(
-    trx: Executor,
+    trx: WriteTx,
     key: string,
     precondition: Precondition,
     current: { hash: string; content_type: string; updated_at: string },
@@ -259,7 +249,7 @@ export class VersionedStore {
   }
 
   /** The 412 for a precondition that failed, carrying what is current now. */
-  private async preconditionError(trx: Executor, key: string, precondition: Precondition): Promise<HttpError> {
+  private async preconditionError(trx: WriteTx, key: string, precondition: Precondition): Promise<HttpError> {
     const row = await trx.selectFrom(this.keys).select(['version', 'live', 'hash']).where('key', '=', key).executeTakeFirst();
     const exists = row !== undefined && row.live === 1;
     const extra = { current_version: exists ? Number(row.version) : null, current_etag: exists ? etagOf(row.hash) : null };
@@ -340,23 +330,4 @@ function fromCache(key: string, cached: CachedValue): StoredValue {
     updated_at: cached.updatedAt,
     etag: cached.etag,
   };
-}
-
-const stores = new WeakMap<Db, Map<Space, VersionedStore>>();
-
-/** The one store of a key space for this database (its cache must be shared by every caller). */
-export function versionedStore(db: Db, space: Space, noun: string): VersionedStore {
-  let byDb = stores.get(db);
-  if (!byDb) stores.set(db, (byDb = new Map()));
-  let store = byDb.get(space);
-  if (!store) byDb.set(space, (store = new VersionedStore(db, space, noun)));
-  return store;
-}
-
-/**
- * Drops every cached current value of this database. Call it after changing the state or spec
- * tables other than through a VersionedStore (e.g. restoring a database file in place).
- */
-export function forgetCachedValues(db: Db): void {
-  for (const store of stores.get(db)?.values() ?? []) store.forgetCache();
 }

@@ -1,8 +1,6 @@
 import type { AppContext, Actor } from '../kernel/context.js';
 import { conflict, notFound } from '../kernel/errors.js';
-import { appendAudit } from '../audit/append.js';
-import { publishEvent } from '../events/publish.js';
-import { getRule, normalizeRule, upsertRule } from './rules.js';
+import { RULE_ACTIONS, getRule, normalizeRule, upsertRule } from './rules.js';
 
 // A rule learned by an agent starts as `proposed`; a human (or lead agent) accepts or rejects
 // it. Only accepted rules fire.
@@ -35,25 +33,27 @@ export async function proposeRule(ctx: AppContext, input: ProposeInput, actor: A
     { ...input, source: 'learned', status: 'proposed', proposed_by: input.proposed_by || actor.id },
     { project: input.project },
   );
-  await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const existing = await getRule(trx, rule.project, rule.rule_id);
     if (existing?.status === 'accepted') {
       throw conflict(`rule already accepted: ${rule.project}/${rule.rule_id}`);
     }
     await upsertRule(trx, rule);
-    await appendAudit(trx, { actor: actor.id, action: 'rule.propose', resource: `${rule.project}/${rule.rule_id}`, outcome: 'success' });
+    return {
+      value: { project: rule.project, rule_id: rule.rule_id, status: 'proposed' },
+      audit: { actor: actor.id, action: RULE_ACTIONS.propose, resource: `${rule.project}/${rule.rule_id}` },
+      events: [{
+        topic: 'rule.proposed',
+        data: { project: rule.project, rule_id: rule.rule_id, severity: rule.severity, pattern: rule.pattern, message: rule.message, proposed_by: rule.proposed_by },
+        source: actor.id,
+      }],
+    };
   });
-  await publishEvent(ctx, {
-    topic: 'rule.proposed',
-    data: { project: rule.project, rule_id: rule.rule_id, severity: rule.severity, pattern: rule.pattern, message: rule.message, proposed_by: rule.proposed_by },
-    source: actor.id,
-  });
-  return { project: rule.project, rule_id: rule.rule_id, status: 'proposed' };
 }
 
 async function decide(ctx: AppContext, project: string, ruleId: string, status: 'accepted' | 'rejected', actor: Actor): Promise<RuleStatus> {
-  const action = status === 'accepted' ? 'rule.accept' : 'rule.reject';
-  await ctx.db.transaction(async (trx) => {
+  const action = status === 'accepted' ? RULE_ACTIONS.accept : RULE_ACTIONS.reject;
+  return ctx.commit(async (trx) => {
     const updated = await trx
       .updateTable('rules')
       .set({ status })
@@ -62,9 +62,8 @@ async function decide(ctx: AppContext, project: string, ruleId: string, status: 
       .where('status', '=', 'proposed')
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) throw notFound('proposed rule', `${project}/${ruleId}`);
-    await appendAudit(trx, { actor: actor.id, action, resource: `${project}/${ruleId}`, outcome: 'success' });
+    return { value: { project, rule_id: ruleId, status }, audit: { actor: actor.id, action, resource: `${project}/${ruleId}` } };
   });
-  return { project, rule_id: ruleId, status };
 }
 
 /** Accepts a proposed rule; 404 unless it is proposed. */

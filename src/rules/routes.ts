@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../kernel/errors.js';
-import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
+import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, RULE_ACTIONS, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
 import { MAX_VIOLATIONS, SCAN_TIME_LIMIT_MS } from './scan.js';
 import { acceptRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
 import { validateContent, type ValidateInput } from './validate.js';
@@ -33,7 +33,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.put<{ Params: { project: string }; Body: RuleInput[] }>('/api/validate/:project/rules', {
-    config: { auditAction: 'rules.put' },
+    config: { auditAction: RULE_ACTIONS.put },
     schema: {
       tags: ['rules'],
       summary: "Replace the project's local rules",
@@ -94,7 +94,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post<{ Body: ProposeInput }>('/api/rules/propose', {
-    config: { auditAction: 'rule.propose' },
+    config: { auditAction: RULE_ACTIONS.propose },
     schema: {
       tags: ['rules'],
       summary: 'Propose a learned rule (status proposed); publishes rule.proposed',
@@ -105,7 +105,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
 
   for (const [verb, decide] of [['accept', acceptRule], ['reject', rejectRule]] as const) {
     app.post<{ Params: { project: string; rule_id: string } }>(`/api/rules/:project/:rule_id/${verb}`, {
-      config: { auditAction: `rule.${verb}` },
+      config: { auditAction: RULE_ACTIONS[verb] },
       schema: {
         tags: ['rules'],
         summary: `${verb === 'accept' ? 'Accept' : 'Reject'} a proposed rule`,
@@ -133,7 +133,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post<{ Body: RuleInput[]; Querystring: { project?: string } }>('/api/rules/import', {
-    config: { auditAction: 'rules.import' },
+    config: { auditAction: RULE_ACTIONS.import },
     schema: {
       tags: ['rules'],
       summary: 'Upsert rules as accepted (source defaults to external; ?project= for rules without one)',

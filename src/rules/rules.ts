@@ -1,7 +1,7 @@
 import type { AppContext, Actor } from '../kernel/context.js';
 import type { Executor } from '../db/engine.js';
 import { badRequest } from '../kernel/errors.js';
-import { appendAudit } from '../audit/append.js';
+import type { Change, WriteTx } from '../commit/change.js';
 import { checkGlob } from './glob.js';
 import { CUSTOM_CHECKS, patternError } from './patterns.js';
 import type { RuleRow } from './tables.js';
@@ -9,6 +9,15 @@ import './tables.js';
 
 /** The project whose rules apply to every project. */
 export const GLOBAL_PROJECT = '_global';
+
+/** The audit actions of the rules domain, named once. */
+export const RULE_ACTIONS = {
+  put: 'rules.put',
+  import: 'rules.import',
+  propose: 'rule.propose',
+  accept: 'rule.accept',
+  reject: 'rule.reject',
+} as const;
 
 export const SEVERITIES = ['error', 'warning'] as const;
 export const MATCH_TYPES = ['regex', 'missing', 'custom'] as const;
@@ -178,12 +187,11 @@ export async function replaceLocalRules(ctx: AppContext, project: string, inputs
     if (seen.has(rule.rule_id)) throw badRequest(`rule "${rule.rule_id}" appears twice`);
     seen.add(rule.rule_id);
   }
-  await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     await trx.deleteFrom('rules').where('project', '=', project).where('source', '=', 'local').execute();
     for (const rule of rules) await upsertRule(trx, rule);
-    await appendAudit(trx, { actor: actor.id, action: 'rules.put', resource: project, detail: `${rules.length} rules`, outcome: 'success' });
+    return { value: rules.length, audit: { actor: actor.id, action: RULE_ACTIONS.put, resource: project, detail: `${rules.length} rules` } };
   });
-  return rules.length;
 }
 
 /** Upserts `inputs` as accepted rules (source defaults to external). */
@@ -195,20 +203,20 @@ export async function importRules(ctx: AppContext, inputs: RuleInput[], actor: A
     if (!project) throw badRequest(`rules[${index}] ("${input.rule_id ?? ''}"): project is required`);
     return normalizeRule({ ...input, status: 'accepted' }, { project, source: 'external', created_at: now });
   });
-  await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     await upsertRulesIn(trx, rules);
     const projects = [...new Set(rules.map((r) => r.project))].join(',');
-    await appendAudit(trx, { actor: actor.id, action: 'rules.import', resource: projects, detail: `${rules.length} rules`, outcome: 'success' });
+    return { value: rules.length, audit: { actor: actor.id, action: RULE_ACTIONS.import, resource: projects, detail: `${rules.length} rules` } };
   });
-  return rules.length;
 }
 
 /**
- * Writes already-normalized rules inside the caller's transaction. The caller records the
+ * Writes already-normalized rules as a part of a change. The composite change records the
  * audit entry for the operation it performs (an import, a template apply).
  */
-export async function upsertRulesIn(trx: Executor, rules: Rule[]): Promise<void> {
+export async function upsertRulesIn(trx: WriteTx, rules: Rule[]): Promise<Change<number>> {
   for (const rule of rules) await upsertRule(trx, rule);
+  return { value: rules.length };
 }
 
 /** Accepted rules whose source is one of `sources`, across every project. */

@@ -1,8 +1,17 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { DEFAULT_CONFIG, type Config } from './config.js';
 import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
+import { Committer } from '../commit/committer.js';
+import { VersionedStore } from '../mvcc/versioned-store.js';
+import { contractSpecProblem } from '../contracts/document.js';
+import { createEmitter } from '../events/fanout.js';
+import { OpenStreams } from '../events/open-streams.js';
+import { createTokenCache } from '../instances/token-cache.js';
+import { AgentMetricsFlusher } from '../metrics/agent-metrics.js';
+import { PrometheusMetrics } from '../metrics/prometheus.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { refuseDeepJsonBodies } from '../kernel/json-depth.js';
 import { storableValueValidators } from './storable-values.js';
 import { clientErrorAnswerer } from './client-errors.js';
@@ -41,6 +50,39 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Every service of one app, made here and nowhere else, in the order they need each other:
+ * the one write door first (everything that changes data goes through it), then the shared
+ * caches and emitters, then the domains' workers. Services that need the whole context get it
+ * after it exists; none of them does work before the app is ready.
+ */
+function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContext {
+  const hub = new EventHub();
+  const ctx = {
+    config,
+    db,
+    log,
+    hub,
+    jobs: new JobSet(db.replicas, log),
+    counters: new CallCounters(),
+    streams: new OpenStreams(),
+    tokens: createTokenCache(hub),
+    stateStore: new VersionedStore(db, 'state', 'state key'),
+    specStore: new VersionedStore(db, 'spec', 'spec'),
+    specChecks: [contractSpecProblem],
+    version: KOOR_VERSION,
+    startedAt: Date.now(),
+    baseUrl: `http://${config.bind}`,
+  } as Omit<AppContext, 'commit' | 'committer' | 'emitter' | 'agentMetrics' | 'prometheus' | 'webhooks'> as AppContext;
+  ctx.emitter = createEmitter(ctx);
+  ctx.committer = new Committer(db, (events) => ctx.emitter.local(events), (err) => log.error({ err }, 'after-commit effect failed'));
+  ctx.commit = ctx.committer.commit;
+  ctx.agentMetrics = new AgentMetricsFlusher(ctx.commit, ctx.counters);
+  ctx.prometheus = new PrometheusMetrics(ctx);
+  ctx.webhooks = new WebhookDispatcher(ctx);
+  return ctx;
+}
 
 export interface BuildOptions {
   /** Use this database instead of opening the configured one (the app will not close it). */
@@ -88,18 +130,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
     warn: (message, err) => app.log.warn({ err }, message),
     replicaRetryMs: config.leaderRetryMs,
   }));
-  const ctx: AppContext = {
-    config,
-    db,
-    log: app.log,
-    hub: new EventHub(),
-    jobs: new JobSet(db.replicas, app.log),
-    counters: new CallCounters(),
-    stats: { eventsPublished: 0, webSocketSubscribers: 0, webhookDeliveries: 0, webhookFailures: 0 },
-    version: KOOR_VERSION,
-    startedAt: Date.now(),
-    baseUrl: `http://${config.bind}`,
-  };
+  const ctx = buildContext(config, db, app.log);
   app.decorate('koor', ctx);
 
   installErrorHandling(app);

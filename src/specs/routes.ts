@@ -13,7 +13,7 @@ import {
   sendRawValue,
   setWrittenHeaders,
 } from '../mvcc/http.js';
-import { DEFAULT_CONTENT_TYPE, deleteSpec, getSpec, listSpecs, putSpec, specAtVersion, specHistory } from './specs.js';
+import { DEFAULT_CONTENT_TYPE, SPEC_ACTIONS, deleteSpec, getSpec, listSpecs, putSpec, specAtVersion, specHistory } from './specs.js';
 
 const projectParams = {
   type: 'object',
@@ -94,7 +94,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.put<{ Params: SpecParams }>('/api/specs/:project/:name', {
-    config: { auditAction: 'spec.put' },
+    config: { auditAction: SPEC_ACTIONS.put },
     schema: {
       tags: ['specs'],
       summary: 'Store a new version of a spec (raw body); a JSON document with "kind":"contract" must be a valid contract',
@@ -131,7 +131,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.delete<{ Params: SpecParams }>('/api/specs/:project/:name', {
-    config: { auditAction: 'spec.delete' },
+    config: { auditAction: SPEC_ACTIONS.delete },
     schema: {
       tags: ['specs'],
       summary: 'Delete a spec (its history stays; a re-created spec continues its version numbers)',

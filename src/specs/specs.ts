@@ -1,10 +1,27 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, notFound } from '../kernel/errors.js';
-import { publishEvent } from '../events/publish.js';
-import { checkContractDocument } from '../contracts/document.js';
+import type { Change, WriteTx } from '../commit/change.js';
 import { NO_PRECONDITION, type Precondition } from '../mvcc/preconditions.js';
-import { versionedStore, type StoredValue, type VersionSummary } from '../mvcc/versioned-store.js';
+import type { StoredValue, VersionedStore, VersionSummary } from '../mvcc/versioned-store.js';
 import './tables.js';
+
+/**
+ * A check a document must pass to be stored, returning the problem (a 400) or null. The
+ * contracts domain provides one (a spec that is a contract must be a valid contract); the app
+ * factory hands it over, so the registry never needs to know what a contract is.
+ */
+export type SpecDocumentCheck = (data: Buffer) => string | null;
+
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** The spec registry's versioned key space (its cache is shared by every caller). */
+    specStore: VersionedStore;
+    specChecks: readonly SpecDocumentCheck[];
+  }
+}
+
+/** The audit actions of the spec registry, named once. */
+export const SPEC_ACTIONS = { put: 'spec.put', delete: 'spec.delete' } as const;
 
 // Matches the router's limit on one path parameter (fastify maxParamLength).
 export const MAX_NAME_LENGTH = 100;
@@ -41,7 +58,6 @@ export interface SpecWriteResult {
 
 // Specs live in their own versioned key space whose key is `project/name`: a project never
 // contains `/`, so the first `/` always splits the two.
-const store = (ctx: AppContext) => versionedStore(ctx.db, 'spec', 'spec');
 const specKey = (project: string, name: string) => `${project}/${name}`;
 
 /** Rejects project and spec names the registry does not accept. */
@@ -61,37 +77,10 @@ function toSpec(project: string, name: string, value: StoredValue): Spec {
   return { project, name, data, content_type, version, hash, updated_at, etag };
 }
 
-async function announce(ctx: AppContext, topic: string, data: unknown, actor: Actor): Promise<void> {
-  try {
-    await publishEvent(ctx, { topic, data, source: actor.id });
-  } catch (err) {
-    ctx.log.error({ err, topic }, 'could not publish event for a committed change');
-  }
-}
-
-/**
- * A document whose JSON says `"kind":"contract"` must be a valid contract. Anything else (not
- * JSON, or JSON of another kind) is stored as it is.
- */
-function checkContract(data: Buffer): void {
-  let start = 0;
-  while (start < data.length && (data[start] === 0x20 || data[start] === 0x0a || data[start] === 0x0d || data[start] === 0x09)) start++;
-  if (data[start] !== 0x7b /* { */) return;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(data.toString('utf8'));
-  } catch {
-    return;
-  }
-  if ((doc as { kind?: unknown }).kind !== 'contract') return;
-  const problem = checkContractDocument(doc);
-  if (problem !== null) throw badRequest(problem);
-}
-
 /** The current version of a spec, or null when it does not exist. */
 export async function getSpec(ctx: AppContext, project: string, name: string): Promise<Spec | null> {
   checkSpecNames(project, name);
-  const value = await store(ctx).current(specKey(project, name));
+  const value = await ctx.specStore.current(specKey(project, name));
   return value ? toSpec(project, name, value) : null;
 }
 
@@ -99,16 +88,16 @@ export async function getSpec(ctx: AppContext, project: string, name: string): P
 export async function specAtVersion(ctx: AppContext, project: string, name: string, version: number): Promise<Spec> {
   checkSpecNames(project, name);
   const key = specKey(project, name);
-  const value = await store(ctx).atVersion(key, version);
+  const value = await ctx.specStore.atVersion(key, version);
   if (value) return toSpec(project, name, value);
-  if (!(await store(ctx).known(key))) throw notFound('spec', key);
+  if (!(await ctx.specStore.known(key))) throw notFound('spec', key);
   throw notFound(`version ${version} of spec`, key);
 }
 
 /** A spec's versions, newest first; 404 when it was never written. */
 export async function specHistory(ctx: AppContext, project: string, name: string, limit = 50): Promise<{ project: string; name: string; versions: VersionSummary[] }> {
   checkSpecNames(project, name);
-  const versions = await store(ctx).history(specKey(project, name), limit);
+  const versions = await ctx.specStore.history(specKey(project, name), limit);
   if (versions.length === 0) throw notFound('spec', specKey(project, name));
   return { project, name, versions };
 }
@@ -117,7 +106,7 @@ export async function specHistory(ctx: AppContext, project: string, name: string
 export async function listSpecs(ctx: AppContext, project: string): Promise<SpecSummary[]> {
   checkSpecNames(project);
   const prefix = `${project}/`;
-  const rows = await store(ctx).list(prefix);
+  const rows = await ctx.specStore.list(prefix);
   return rows.map((row) => ({ name: row.key.slice(prefix.length), version: row.version, content_type: row.content_type, updated_at: row.updated_at }));
 }
 
@@ -130,33 +119,57 @@ export interface SpecWrite {
 }
 
 /**
- * Stores a new version of a spec (a contract must be valid), then announces `spec.changed`.
- * Other domains (templates) store documents through this too.
+ * A new version of a spec (every document check must pass), announced by `spec.changed`: a
+ * part of a change. Other domains (templates) store documents through this too.
  */
-export async function putSpec(ctx: AppContext, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<SpecWriteResult> {
-  const { project, name, data } = input;
-  checkSpecNames(project, name);
-  if (data.length === 0) throw badRequest(`empty body: spec ${project}/${name} needs at least one byte`);
-  checkContract(data);
+export async function putSpecIn(ctx: AppContext, trx: WriteTx, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<Change<SpecWriteResult>> {
+  const { project, name, data } = checkedSpecWrite(ctx, input);
   const key = specKey(project, name);
   const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
-  const result = await store(ctx).write(ctx, {
+  const written = await ctx.specStore.writeIn(trx, {
     key,
     data,
     contentType,
     actor,
     precondition,
-    audit: { action: 'spec.put', resource: key, detail: `${data.length} bytes ${contentType}` },
+    audit: { action: SPEC_ACTIONS.put, resource: key, detail: `${data.length} bytes ${contentType}` },
     announce: ({ version }) => ({ topic: 'spec.changed', data: { project, name, version }, source: actor.id }),
   });
-  return { project, name, version: result.version, hash: result.hash, content_type: contentType, updated_at: result.updated_at };
+  const { version, hash, updated_at } = written.value;
+  return { ...written, value: { project, name, version, hash, content_type: contentType, updated_at } };
+}
+
+/** Checks names, a non-empty body and every document check; returns the input. */
+function checkedSpecWrite(ctx: AppContext, input: SpecWrite): SpecWrite {
+  const { project, name, data } = input;
+  checkSpecNames(project, name);
+  if (data.length === 0) throw badRequest(`empty body: spec ${project}/${name} needs at least one byte`);
+  for (const check of ctx.specChecks) {
+    const problem = check(data);
+    if (problem !== null) throw badRequest(problem);
+  }
+  return input;
+}
+
+/** Stores a new version of a spec (every document check must pass) and announces `spec.changed`. */
+export async function putSpec(ctx: AppContext, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<SpecWriteResult> {
+  // Checked before the commit too, so that a bad document never waits for the writer.
+  checkedSpecWrite(ctx, input);
+  return ctx.commit((trx) => putSpecIn(ctx, trx, input, actor, precondition));
 }
 
 /** Deletes a spec (its history stays) and announces `spec.deleted`. */
 export async function deleteSpec(ctx: AppContext, project: string, name: string, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<{ deleted: string }> {
   checkSpecNames(project, name);
   const key = specKey(project, name);
-  const removed = await store(ctx).remove({ key, actor, precondition, audit: { action: 'spec.delete', resource: key } });
-  await announce(ctx, 'spec.deleted', { project, name, version: removed.version }, actor);
+  await ctx.commit((trx) =>
+    ctx.specStore.removeIn(trx, {
+      key,
+      actor,
+      precondition,
+      audit: { action: SPEC_ACTIONS.delete, resource: key },
+      announce: (version) => ({ topic: 'spec.deleted', data: { project, name, version }, source: actor.id }),
+    }),
+  );
   return { deleted: key };
 }

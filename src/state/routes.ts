@@ -3,6 +3,7 @@ import { badRequest, notFound } from '../kernel/errors.js';
 import {
   DEFAULT_CONTENT_TYPE,
   DEFAULT_HISTORY_LIMIT,
+  STATE_ACTIONS,
   deleteState,
   diffState,
   getState,
@@ -123,7 +124,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.put<{ Params: KeyParams }>('/api/state/*', {
-    config: { auditAction: 'state.put' },
+    config: { auditAction: STATE_ACTIONS.put },
     schema: {
       tags: ['state'],
       summary: 'Store a new version (raw body, any content type, default application/json); If-Match / If-None-Match: * make it conditional',
@@ -149,7 +150,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post<{ Params: KeyParams; Querystring: { rollback: number } }>('/api/state/*', {
-    config: { auditAction: 'state.rollback' },
+    config: { auditAction: STATE_ACTIONS.rollback },
     schema: {
       tags: ['state'],
       summary: 'Restore version N (?rollback=N) as a new version',
@@ -184,7 +185,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.delete<{ Params: KeyParams }>('/api/state/*', {
-    config: { auditAction: 'state.delete' },
+    config: { auditAction: STATE_ACTIONS.delete },
     schema: {
       tags: ['state'],
       summary: 'Delete a key (its history stays; a re-created key continues its version numbers)',

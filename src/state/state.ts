@@ -1,10 +1,18 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, notFound } from '../kernel/errors.js';
-import { publishEvent, type NewEvent } from '../events/publish.js';
+import type { Change, NewEvent, WriteTx } from '../commit/change.js';
 import { diffJson, type JsonDifference } from '../mvcc/json-diff.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../kernel/json-depth.js';
 import { NO_PRECONDITION, type Precondition } from '../mvcc/preconditions.js';
-import { versionedStore, type KeySummary, type StoredValue, type VersionSummary, type WriteResult } from '../mvcc/versioned-store.js';
+import type { KeySummary, StoredValue, VersionedStore, VersionSummary, WriteResult } from '../mvcc/versioned-store.js';
+import './tables.js';
+
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** The state store's versioned key space (its cache is shared by every caller). */
+    stateStore: VersionedStore;
+  }
+}
 
 export type { KeySummary, StoredValue, VersionSummary, WriteResult } from '../mvcc/versioned-store.js';
 export type { Precondition } from '../mvcc/preconditions.js';
@@ -13,7 +21,8 @@ export const MAX_KEY_LENGTH = 1024;
 export const DEFAULT_CONTENT_TYPE = 'application/json';
 export const DEFAULT_HISTORY_LIMIT = 50;
 
-const store = (ctx: AppContext) => versionedStore(ctx.db, 'state', 'state key');
+/** The audit actions of the state store, named once. */
+export const STATE_ACTIONS = { put: 'state.put', rollback: 'state.rollback', delete: 'state.delete' } as const;
 
 /** Rejects keys the store does not accept: empty, longer than 1024 characters, or with NUL. */
 export function checkStateKey(key: string): void {
@@ -21,15 +30,6 @@ export function checkStateKey(key: string): void {
   if (key.length > MAX_KEY_LENGTH) throw badRequest(`state key is ${key.length} characters long; the limit is ${MAX_KEY_LENGTH}`);
   // PostgreSQL text cannot hold NUL; refusing it on both engines keeps them alike.
   if (key.includes('\0')) throw badRequest('state key must not contain the NUL character (%00)');
-}
-
-/** Publishes an event for a committed change; a failure to publish must not fail the change. */
-async function announce(ctx: AppContext, topic: string, data: unknown, actor: Actor): Promise<void> {
-  try {
-    await publishEvent(ctx, { topic, data, source: actor.id });
-  } catch (err) {
-    ctx.log.error({ err, topic }, 'could not publish event for a committed change');
-  }
 }
 
 /** The `state.changed` event of a new version. */
@@ -40,18 +40,18 @@ function changed(result: WriteResult, actor: Actor): NewEvent {
 /** The key's current value, or null when it does not exist. */
 export async function getState(ctx: AppContext, key: string): Promise<StoredValue | null> {
   checkStateKey(key);
-  return store(ctx).current(key);
+  return ctx.stateStore.current(key);
 }
 
 /** Existing keys, sorted, optionally only those starting with `prefix`. */
 export async function listState(ctx: AppContext, prefix = ''): Promise<KeySummary[]> {
   if (prefix.includes('\0')) return []; // no key contains NUL (and PostgreSQL could not compare it)
-  return store(ctx).list(prefix);
+  return ctx.stateStore.list(prefix);
 }
 
 /** How many keys exist. */
 export async function countState(ctx: AppContext): Promise<number> {
-  return store(ctx).count();
+  return ctx.stateStore.count();
 }
 
 export interface StateWrite {
@@ -61,27 +61,40 @@ export interface StateWrite {
   contentType?: string;
 }
 
-/** Stores a new version of a key (if the precondition holds) and announces `state.changed`. */
-export async function putState(ctx: AppContext, input: StateWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<WriteResult> {
+/** A new version of a key (if the precondition holds), announced by `state.changed`: a part of a change. */
+export async function putStateIn(ctx: AppContext, trx: WriteTx, input: StateWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<Change<WriteResult>> {
   checkStateKey(input.key);
   if (input.data.length === 0) throw badRequest(`empty body: a value for state key "${input.key}" needs at least one byte`);
   const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
-  return store(ctx).write(ctx, {
+  return ctx.stateStore.writeIn(trx, {
     key: input.key,
     data: input.data,
     contentType,
     actor,
     precondition,
-    audit: { action: 'state.put', resource: input.key, detail: `${input.data.length} bytes ${contentType}` },
+    audit: { action: STATE_ACTIONS.put, resource: input.key, detail: `${input.data.length} bytes ${contentType}` },
     announce: (result) => changed(result, actor),
   });
+}
+
+/** Stores a new version of a key (if the precondition holds) and announces `state.changed`. */
+export async function putState(ctx: AppContext, input: StateWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<WriteResult> {
+  checkStateKey(input.key);
+  return ctx.commit((trx) => putStateIn(ctx, trx, input, actor, precondition));
 }
 
 /** Deletes a key (its history stays readable) and announces `state.deleted`. */
 export async function deleteState(ctx: AppContext, key: string, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<{ deleted: string; version: number }> {
   checkStateKey(key);
-  const removed = await store(ctx).remove({ key, actor, precondition, audit: { action: 'state.delete', resource: key } });
-  await announce(ctx, 'state.deleted', { key, version: removed.version }, actor);
+  const removed = await ctx.commit((trx) =>
+    ctx.stateStore.removeIn(trx, {
+      key,
+      actor,
+      precondition,
+      audit: { action: STATE_ACTIONS.delete, resource: key },
+      announce: (version) => ({ topic: 'state.deleted', data: { key, version }, source: actor.id }),
+    }),
+  );
   return { deleted: key, version: removed.version };
 }
 
@@ -94,31 +107,33 @@ export async function rollbackState(
   precondition: Precondition = NO_PRECONDITION,
 ): Promise<WriteResult & { rolled_back: number }> {
   const old = await stateAtVersion(ctx, key, version);
-  const result = await store(ctx).write(ctx, {
-    key,
-    data: old.data,
-    contentType: old.content_type,
-    actor,
-    precondition,
-    audit: { action: 'state.rollback', resource: key, detail: `restored version ${version}` },
-    announce: (written) => changed(written, actor),
-  });
+  const result = await ctx.commit((trx) =>
+    ctx.stateStore.writeIn(trx, {
+      key,
+      data: old.data,
+      contentType: old.content_type,
+      actor,
+      precondition,
+      audit: { action: STATE_ACTIONS.rollback, resource: key, detail: `restored version ${version}` },
+      announce: (written) => changed(written, actor),
+    }),
+  );
   return { ...result, rolled_back: version };
 }
 
 /** One version of a key; 404 when the key or that version is unknown. */
 export async function stateAtVersion(ctx: AppContext, key: string, version: number): Promise<StoredValue> {
   checkStateKey(key);
-  const found = await store(ctx).atVersion(key, version);
+  const found = await ctx.stateStore.atVersion(key, version);
   if (found) return found;
-  if (!(await store(ctx).known(key))) throw notFound('state key', key);
+  if (!(await ctx.stateStore.known(key))) throw notFound('state key', key);
   throw notFound(`version ${version} of state key`, key);
 }
 
 /** The key's versions, newest first (also for a deleted key); 404 when it was never written. */
 export async function stateHistory(ctx: AppContext, key: string, limit = DEFAULT_HISTORY_LIMIT): Promise<{ key: string; versions: VersionSummary[] }> {
   checkStateKey(key);
-  const versions = await store(ctx).history(key, limit);
+  const versions = await ctx.stateStore.history(key, limit);
   if (versions.length === 0) throw notFound('state key', key);
   return { key, versions };
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { TEMPLATE_KINDS, applyTemplate, createTemplate, deleteTemplate, getTemplate, listTemplates, type TemplateInput } from './templates.js';
+import { TEMPLATE_ACTIONS, TEMPLATE_KINDS, applyTemplate, createTemplate, deleteTemplate, getTemplate, listTemplates, type TemplateInput } from './templates.js';
 
 const summaryProperties = {
   id: { type: 'string' },
@@ -18,7 +18,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   const ctx = app.koor;
 
   app.post<{ Body: TemplateInput }>('/api/templates', {
-    config: { auditAction: 'template.create' },
+    config: { auditAction: TEMPLATE_ACTIONS.create },
     schema: {
       tags: ['templates'],
       summary: 'Create a template of rules, contracts or both (a bundle)',
@@ -57,7 +57,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => getTemplate(ctx, request.params.id));
 
   app.delete<{ Params: { id: string } }>('/api/templates/:id', {
-    config: { auditAction: 'template.delete' },
+    config: { auditAction: TEMPLATE_ACTIONS.delete },
     schema: {
       tags: ['templates'],
       summary: 'Delete a template',
@@ -67,7 +67,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => deleteTemplate(ctx, request.params.id, request.actor));
 
   app.post<{ Params: { id: string }; Body: { project: string } }>('/api/templates/:id/apply', {
-    config: { auditAction: 'template.apply' },
+    config: { auditAction: TEMPLATE_ACTIONS.apply },
     schema: {
       tags: ['templates'],
       summary: "Apply a template to a project: rules are imported, contracts stored as specs",

@@ -1,9 +1,9 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, conflict, notFound } from '../kernel/errors.js';
-import { appendAudit } from '../audit/append.js';
+import { combineChanges, type Change } from '../commit/change.js';
 import { MAX_RULES_PER_WRITE, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
 import { checkContractDocument } from '../contracts/document.js';
-import { putSpec } from '../specs/specs.js';
+import { putSpecIn } from '../specs/specs.js';
 import type { TemplateRow } from './tables.js';
 import './tables.js';
 
@@ -13,6 +13,9 @@ import './tables.js';
 //   bundle    → {rules?: [...], contracts?: {...}}
 
 export const TEMPLATE_KINDS = ['rules', 'contracts', 'bundle'] as const;
+
+/** The audit actions of the templates domain, named once. */
+export const TEMPLATE_ACTIONS = { create: 'template.create', delete: 'template.delete', apply: 'template.apply' } as const;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export interface TemplateSummary {
@@ -97,13 +100,12 @@ export async function createTemplate(ctx: AppContext, input: TemplateInput, acto
     tags: JSON.stringify([...new Set(input.tags ?? [])]),
     created_at: new Date().toISOString(),
   };
-  await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const existing = await trx.selectFrom('templates').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw conflict(`template already exists: ${input.id}`);
     await trx.insertInto('templates').values(row).execute();
-    await appendAudit(trx, { actor: actor.id, action: 'template.create', resource: input.id, detail: input.kind, outcome: 'success' });
+    return { value: summaryOf(row), audit: { actor: actor.id, action: TEMPLATE_ACTIONS.create, resource: input.id, detail: input.kind } };
   });
-  return summaryOf(row);
 }
 
 /** Templates without their data, optionally of one kind and carrying one tag. */
@@ -122,12 +124,11 @@ export async function getTemplate(ctx: AppContext, id: string): Promise<Template
 }
 
 export async function deleteTemplate(ctx: AppContext, id: string, actor: Actor): Promise<{ deleted: string }> {
-  await ctx.db.transaction(async (trx) => {
+  return ctx.commit(async (trx) => {
     const removed = await trx.deleteFrom('templates').where('id', '=', id).executeTakeFirst();
     if (Number(removed.numDeletedRows) === 0) throw notFound('template', id);
-    await appendAudit(trx, { actor: actor.id, action: 'template.delete', resource: id, outcome: 'success' });
+    return { value: { deleted: id }, audit: { actor: actor.id, action: TEMPLATE_ACTIONS.delete, resource: id } };
   });
-  return { deleted: id };
 }
 
 export interface ApplyResult {
@@ -151,16 +152,16 @@ export async function applyTemplate(ctx: AppContext, id: string, project: string
   const rules: Rule[] = parts.rules.map((input) =>
     normalizeRule({ ...input, project, status: 'accepted' }, { project, source: 'external', created_at: now }),
   );
-  // Rules first, in one transaction with the apply's audit entry; each contract is then a spec
-  // write of its own (the spec registry owns that transaction). Everything was checked above,
-  // so a contract write can only fail for reasons outside the template.
-  await ctx.db.transaction(async (trx) => {
-    if (rules.length > 0) await upsertRulesIn(trx, rules);
-    const detail = `project ${project}: ${rules.length} rules, ${Object.keys(parts.contracts).length} contracts`;
-    await appendAudit(trx, { actor: actor.id, action: 'template.apply', resource: id, detail, outcome: 'success' });
+  const contracts = Object.entries(parts.contracts);
+  const result: ApplyResult = { applied: id, project, kind: template.kind, rules: rules.length, contracts: contracts.length };
+  // One change: the rules, every contract (each a spec write with its own audit entry and
+  // event) and the apply's audit entry commit together, or nothing does.
+  return ctx.commit(async (trx) => {
+    const written: Change<unknown>[] = [await upsertRulesIn(trx, rules)];
+    for (const [name, doc] of contracts) {
+      written.push(await putSpecIn(ctx, trx, { project, name, data: Buffer.from(JSON.stringify(doc, null, 2)) }, actor));
+    }
+    const detail = `project ${project}: ${rules.length} rules, ${contracts.length} contracts`;
+    return combineChanges(result, written, { audit: { actor: actor.id, action: TEMPLATE_ACTIONS.apply, resource: id, detail } });
   });
-  for (const [name, doc] of Object.entries(parts.contracts)) {
-    await putSpec(ctx, { project, name, data: Buffer.from(JSON.stringify(doc, null, 2)) }, actor);
-  }
-  return { applied: id, project, kind: template.kind, rules: rules.length, contracts: Object.keys(parts.contracts).length };
 }

@@ -1,9 +1,8 @@
-import type { Selectable, Transaction } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Selectable } from 'kysely';
 import type { AppContext } from '../kernel/context.js';
 import type { Job } from '../kernel/jobs.js';
+import type { WriteTx } from '../commit/change.js';
 import { eventJson, type KoorEvent } from '../events/hub.js';
-import { onEventStored, publishEvent } from '../events/publish.js';
 import type { TopicPattern } from '../events/topics.js';
 import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
 import { loadActiveWebhooks, WEBHOOKS_CHANGED } from './webhooks.js';
@@ -13,6 +12,13 @@ import './tables.js';
 /** How long in-flight deliveries may finish when the app closes before they are cut off (and left pending). */
 const STOP_GRACE_MS = 1_000;
 
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** Stores and sends webhook deliveries (see WebhookDispatcher). */
+    webhooks: WebhookDispatcher;
+  }
+}
+
 /** A webhook's oldest pending delivery, with where and how to send it. */
 type PendingHead = Pick<Selectable<WebhookDeliveryRow>, 'id' | 'webhook_id' | 'event_id' | 'topic' | 'body' | 'attempts' | 'next_attempt_at'> &
   Pick<WebhookRow, 'url' | 'secret'>;
@@ -21,7 +27,7 @@ type PendingHead = Pick<Selectable<WebhookDeliveryRow>, 'id' | 'webhook_id' | 'e
  * Webhook delivery, in two halves that meet in the `webhook_deliveries` table:
  *
  * - one pending delivery per matching active webhook is stored in the same transaction as
- *   its event (onEventStored), so a delivery is never lost between the two; publishers never
+ *   its event (the committer's stored-event hook), so a delivery is never lost between the two; publishers never
  *   wait on the webhooks themselves. Every replica does this for the events it stores
  *   (the `storing` job);
  * - a worker sends each webhook's oldest pending delivery, one at a time per webhook so a
@@ -36,7 +42,7 @@ export class WebhookDispatcher implements Job {
     name: 'webhooks.store',
     runsOn: 'every-replica',
     start: () => {
-      const stopStoring = onEventStored(this.ctx, (trx, event) => this.store(trx, event));
+      const stopStoring = this.ctx.committer.onEventStored((trx, event) => this.store(trx, event));
       const listening = this.ctx.db.replicas.listen(WEBHOOKS_CHANGED, () => {
         this.refresh().catch((err: unknown) => this.ctx.log.error({ err }, 'cannot reload the webhooks'));
       });
@@ -51,6 +57,9 @@ export class WebhookDispatcher implements Job {
     },
   };
   private stopStoringJob: (() => Promise<void>) | undefined;
+  /** Deliveries answered with a 2xx, and failed attempts, since start (for the metrics). */
+  deliveries = 0;
+  failures = 0;
   /**
    * Per webhook, the delivery this process last finished trying, and when it may be tried
    * again (undefined once it was delivered and deleted). The list of pending deliveries is
@@ -103,7 +112,7 @@ export class WebhookDispatcher implements Job {
   }
 
   /** Stores the event's pending deliveries, inside the transaction that stores the event. */
-  private async store(trx: Transaction<Database>, event: KoorEvent): Promise<void> {
+  private async store(trx: WriteTx, event: KoorEvent): Promise<void> {
     const targets = this.targetsOf(event);
     if (targets.length === 0) return;
     const body = eventJson(event).toString('utf8');
@@ -202,30 +211,37 @@ export class WebhookDispatcher implements Job {
     const now = new Date().toISOString();
 
     if (result.ok) {
-      ctx.stats.webhookDeliveries++;
-      await ctx.db.transaction(async (trx) => {
-        await trx.deleteFrom('webhook_deliveries').where('id', '=', head.id).execute();
-        await trx.updateTable('webhooks').set({ fail_count: 0, last_fired: now }).where('id', '=', head.webhook_id).execute();
-      });
+      this.deliveries++;
+      await ctx.commit(
+        async (trx) => {
+          await trx.deleteFrom('webhook_deliveries').where('id', '=', head.id).execute();
+          await trx.updateTable('webhooks').set({ fail_count: 0, last_fired: now }).where('id', '=', head.webhook_id).execute();
+          return { value: undefined };
+        },
+        { emits: false },
+      );
       this.settled.set(head.webhook_id, { id: head.id });
       return;
     }
 
-    ctx.stats.webhookFailures++;
-    const disabledUrl = await ctx.db.transaction(async (trx) => {
+    this.failures++;
+    const disabled = await ctx.commit(async (trx) => {
       await trx
         .updateTable('webhooks')
         .set((eb) => ({ fail_count: eb('fail_count', '+', 1), last_fired: now }))
         .where('id', '=', head.webhook_id)
         .execute();
       const hook = await trx.selectFrom('webhooks').select(['url', 'fail_count', 'active']).where('id', '=', head.webhook_id).executeTakeFirst();
-      if (!hook) return null;
+      if (!hook) return { value: false };
       if (hook.fail_count >= MAX_CONSECUTIVE_FAILURES && hook.active === 1) {
         await trx.updateTable('webhooks').set({ active: 0 }).where('id', '=', head.webhook_id).execute();
-        await ctx.db.replicas.notifyOnCommit(trx, WEBHOOKS_CHANGED);
         // Nothing will send them any more.
         await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', head.webhook_id).execute();
-        return hook.url;
+        return {
+          value: true,
+          events: [{ topic: 'webhook.disabled', data: { id: head.webhook_id, url: hook.url }, source: '' }],
+          notify: [WEBHOOKS_CHANGED],
+        };
       }
       const retryAt = Date.now() + retryDelayMs(head.attempts + 1);
       await trx
@@ -233,14 +249,12 @@ export class WebhookDispatcher implements Job {
         .set({ attempts: head.attempts + 1, next_attempt_at: new Date(retryAt).toISOString(), last_error: result.error.slice(0, 500) })
         .where('id', '=', head.id)
         .execute();
-      this.settled.set(head.webhook_id, { id: head.id, retryAt });
-      return null;
+      return { value: false, afterCommit: () => this.settled.set(head.webhook_id, { id: head.id, retryAt }) };
     });
 
-    if (disabledUrl !== null) {
+    if (disabled) {
       ctx.log.warn({ webhook: head.webhook_id, failures: MAX_CONSECUTIVE_FAILURES }, 'webhook disabled');
       await this.refresh();
-      await publishEvent(ctx, { topic: 'webhook.disabled', data: { id: head.webhook_id, url: disabledUrl }, source: '' });
     }
   }
 }

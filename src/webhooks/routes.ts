@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createWebhook, deleteWebhook, listWebhooks, testWebhook, type NewWebhook } from './webhooks.js';
-import { WebhookDispatcher } from './dispatcher.js';
+import { WEBHOOK_ACTIONS, createWebhook, deleteWebhook, listWebhooks, testWebhook, type NewWebhook } from './webhooks.js';
 
 const webhookSchema = {
   type: 'object',
@@ -27,14 +26,14 @@ const errors = { 400: { $ref: 'KoorError#' }, 401: { $ref: 'KoorError#' } };
 /** HTTP routes of the webhooks domain, and the delivery worker that sends events to them. */
 export default async function webhooksRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
-  const dispatcher = new WebhookDispatcher(ctx);
+  const dispatcher = ctx.webhooks;
   // Known before the first event can be published, so none slips past a webhook.
   await dispatcher.refresh();
   ctx.jobs.add(dispatcher.storing);
   ctx.jobs.add(dispatcher);
 
   app.post<{ Body: NewWebhook }>('/api/webhooks', {
-    config: { auditAction: 'webhook.create' },
+    config: { auditAction: WEBHOOK_ACTIONS.create },
     schema: {
       summary: 'Register a webhook',
       tags: ['webhooks'],
@@ -51,9 +50,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
       response: { 200: webhookSchema, ...errors, 409: { $ref: 'KoorError#' } },
     },
   }, async (request) => {
-    const webhook = await createWebhook(ctx, request.body, request.actor);
-    await dispatcher.refresh();
-    return webhook;
+    return createWebhook(ctx, request.body, request.actor);
   });
 
   app.get('/api/webhooks', {
@@ -65,7 +62,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   }, async () => listWebhooks(ctx));
 
   app.delete<{ Params: { id: string } }>('/api/webhooks/:id', {
-    config: { auditAction: 'webhook.delete' },
+    config: { auditAction: WEBHOOK_ACTIONS.delete },
     schema: {
       summary: 'Delete a webhook and its pending deliveries',
       tags: ['webhooks'],
@@ -78,12 +75,11 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
     },
   }, async (request) => {
     await deleteWebhook(ctx, request.params.id, request.actor);
-    await dispatcher.refresh();
     return { deleted: request.params.id };
   });
 
   app.post<{ Params: { id: string } }>('/api/webhooks/:id/test', {
-    config: { auditAction: 'webhook.test' },
+    config: { auditAction: WEBHOOK_ACTIONS.test },
     schema: {
       summary: 'Send a webhook.test event to this webhook now',
       tags: ['webhooks'],

@@ -1,10 +1,12 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, conflict, notFound } from '../kernel/errors.js';
-import { appendAudit } from '../audit/append.js';
 import { TopicPattern, TopicPatternError } from '../events/topics.js';
 import type { WebhookRow } from './tables.js';
 import { sendDelivery } from './delivery.js';
 import './tables.js';
+
+/** The audit actions of the webhooks domain, named once. */
+export const WEBHOOK_ACTIONS = { create: 'webhook.create', delete: 'webhook.delete', test: 'webhook.test' } as const;
 
 /** A webhook as clients see it: the secret never leaves the server. */
 export interface Webhook {
@@ -76,20 +78,19 @@ export async function createWebhook(ctx: AppContext, input: NewWebhook, actor: A
     created_at: new Date().toISOString(),
     last_fired: null,
   };
-  await ctx.db.transaction(async (trx) => {
+  const created = await ctx.commit(async (trx) => {
     const existing = await trx.selectFrom('webhooks').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw conflict(`webhook already exists: ${input.id}`);
     await trx.insertInto('webhooks').values(row).execute();
-    await appendAudit(trx, {
-      actor: actor.id,
-      action: 'webhook.create',
-      resource: input.id,
-      detail: `url=${input.url} patterns=${patterns.join(',')}`,
-      outcome: 'success',
-    });
-    await ctx.db.replicas.notifyOnCommit(trx, WEBHOOKS_CHANGED);
+    return {
+      value: toWebhook(row),
+      audit: { actor: actor.id, action: WEBHOOK_ACTIONS.create, resource: input.id, detail: `url=${input.url} patterns=${patterns.join(',')}` },
+      notify: [WEBHOOKS_CHANGED],
+    };
   });
-  return toWebhook(row);
+  // Known before the answer, so no event published after it slips past the new webhook.
+  await ctx.webhooks.refresh();
+  return created;
 }
 
 export async function listWebhooks(ctx: AppContext): Promise<Webhook[]> {
@@ -112,13 +113,13 @@ export const WEBHOOKS_CHANGED = 'koor_webhooks';
 
 /** Removes a webhook and whatever it still had pending. */
 export async function deleteWebhook(ctx: AppContext, id: string, actor: Actor): Promise<void> {
-  await ctx.db.transaction(async (trx) => {
+  await ctx.commit(async (trx) => {
     const result = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('webhook', id);
     await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
-    await appendAudit(trx, { actor: actor.id, action: 'webhook.delete', resource: id, outcome: 'success' });
-    await ctx.db.replicas.notifyOnCommit(trx, WEBHOOKS_CHANGED);
+    return { value: undefined, audit: { actor: actor.id, action: WEBHOOK_ACTIONS.delete, resource: id }, notify: [WEBHOOKS_CHANGED] };
   });
+  await ctx.webhooks.refresh();
 }
 
 /** Active webhooks with their compiled patterns, for matching events as they are published. */
@@ -140,5 +141,8 @@ export async function testWebhook(ctx: AppContext, id: string, actor: Actor): Pr
     { timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}` },
   );
   if (!result.ok) throw badRequest(`webhook test failed for ${id}: ${result.error}`);
-  await appendAudit(ctx.db.query, { actor: actor.id, action: 'webhook.test', resource: id, detail: `status=${result.status}`, outcome: 'success' });
+  await ctx.commit(
+    async () => ({ value: undefined, audit: { actor: actor.id, action: WEBHOOK_ACTIONS.test, resource: id, detail: `status=${result.status}` } }),
+    { emits: false },
+  );
 }

@@ -1,7 +1,7 @@
 import type { VersionedMigration } from '../migrate.js';
 import { bigintType, blobType } from '../columns.js';
 
-// The state store: a versioned key space (row shapes in src/state/tables.ts).
+// The state store: a versioned key space (row shapes in src/mvcc/rows.ts).
 const migration: VersionedMigration = ({ engine }) => ({
   async up(db) {
     // One row per key ever written; `version` is the highest version ever given (never lowered).
