@@ -1,6 +1,22 @@
-import { CompiledQuery } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  sql,
+  type Compilable,
+  CompiledQuery,
+  type InsertQueryBuilder,
+  type InsertResult,
+  type RawBuilder,
+} from 'kysely';
 import type SqliteDatabase from 'better-sqlite3';
 import type { EngineName, Executor } from './engine.js';
+import type { Database } from './schema.js';
 
 const engines = new WeakMap<Executor, EngineName>();
 const sqliteTransactions = new WeakMap<Executor, SqliteDatabase.Database>();
@@ -20,33 +36,162 @@ export function forgetTransaction(executor: Executor): void {
 }
 
 /**
- * A statement whose SQL text never changes, only its values, for the inserts that run with
- * nearly every write (audit entries, events). Building and compiling such a statement through
- * the query builder, and passing it through the builder's connection handling, costs several
- * times what SQLite spends storing the row.
- *
- * Inside a SQLite transaction the statement runs as a prepared statement straight on the
- * connection: the transaction holds the only connection, so nothing else can run in between.
- * Everywhere else (PostgreSQL, or SQLite outside a transaction) it goes through the query
- * builder's executor as precompiled SQL. The text is written once, with `?` placeholders,
- * in SQL that both engines accept.
+ * The placeholders a fixed statement's query is built with: `p('key')` stands for the value
+ * passed as `key` to each run. Typed by the statement's parameters, so a misspelt name or a
+ * value of the wrong type does not compile.
  */
-export class FixedStatement<Row = never> {
-  private readonly postgresText: string;
+export type Placeholders<P> = <K extends keyof P & string>(name: K) => RawBuilder<P[K]>;
+
+/**
+ * Builds a fixed statement's query, once per engine, on a query builder that only compiles: a
+ * query builder, or `sql` for what the builder does not say (savepoints).
+ */
+export type BuildStatement<P, Row> = (db: Kysely<Database>, p: Placeholders<P>) => Compilable<Row> | RawBuilder<Row>;
+
+/** Marks a parameter of the compiled query as the run's value `name`. */
+class Slot {
+  constructor(readonly name: string) {}
+}
+
+const placeholder = ((name: string) => sql`${new Slot(name)}`) as Placeholders<never>;
+
+/**
+ * A Kysely per engine that never connects: it turns a query into the engine's SQL text
+ * (quoting, placeholders: `?` on SQLite, `$1…` on PostgreSQL) and nothing else.
+ */
+const compileOnly: Record<EngineName, () => Kysely<Database>> = {
+  sqlite: once(() => new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new SqliteAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new SqliteIntrospector(db),
+      createQueryCompiler: () => new SqliteQueryCompiler(),
+    },
+  })),
+  postgres: once(() => new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  })),
+};
+
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
+/** A statement compiled for one engine, and where each of its parameters comes from. */
+interface Compiled {
+  query: CompiledQuery;
+  /** Per parameter: the name (or, for SQL text, the position) of the run's value it takes… */
+  sources: Array<string | number | undefined>;
+  /** …or, where that is undefined, the constant the query was built with. */
+  constants: unknown[];
+}
+
+function compile(query: CompiledQuery): Compiled {
+  const sources = query.parameters.map((value) => (value instanceof Slot ? value.name : undefined));
+  const constants = query.parameters.map((value) => (value instanceof Slot ? undefined : value));
+  return { query, sources, constants };
+}
+
+/** The run's values in the order of the compiled statement's parameters. */
+function argumentsOf(compiled: Compiled, values: object): unknown[] {
+  const { sources, constants } = compiled;
+  const args = new Array<unknown>(sources.length);
+  for (let i = 0; i < sources.length; i++) {
+    const source = sources[i];
+    args[i] = source === undefined ? constants[i] : (values as Record<string | number, unknown>)[source];
+  }
+  return args;
+}
+
+/**
+ * SQL written by hand with `?` placeholders (the form before the query builder; it goes once
+ * its last users are built with the builder). PostgreSQL gets `$n` for each `?`, which breaks
+ * on a `?` inside a literal or PostgreSQL's jsonb `?` operator: the builder form has no such
+ * limit.
+ */
+function compileText(text: string, engine: EngineName): Compiled {
+  let n = 0;
+  const numbered = text.replace(/\?/g, () => `$${++n}`);
+  const count = engine === 'postgres' ? n : (text.match(/\?/g) ?? []).length;
+  const query = CompiledQuery.raw(engine === 'postgres' ? numbered : text);
+  return { query, sources: Array.from({ length: count }, (_, i) => i), constants: [] };
+}
+
+/** A statement as written, or (for FixedInsert on PostgreSQL) with `returning id` added. */
+type Form = 'plain' | 'returning id';
+
+interface PreparedOnce {
+  statement: SqliteDatabase.Statement;
+  reader: boolean;
+}
+
+/**
+ * A statement whose SQL text never changes, only its values, for the writes that run with
+ * nearly every request (versioned values, audit entries, events). Building and compiling such
+ * a statement through the query builder on every run, and passing it through the builder's
+ * connection handling, costs several times what SQLite spends storing the row.
+ *
+ * The query is written with the query builder, its values as placeholders:
+ *
+ *     const insertNote = new FixedStatement((db, p: Placeholders<{ text: string }>) =>
+ *       db.insertInto('notes').values({ text: p('text'), created_at: sql.lit('now') }));
+ *     await insertNote.run(trx, { text: 'hello' });
+ *
+ * and compiled by Kysely once per engine, the first time it runs there. Inside a SQLite
+ * transaction the statement then runs as a prepared statement straight on the connection: the
+ * transaction holds the only connection, so nothing else can run in between. Everywhere else
+ * (PostgreSQL, or SQLite outside a transaction) it goes through the query builder's executor
+ * as precompiled SQL.
+ */
+export class FixedStatement<Row = never, P extends object = readonly unknown[]> {
+  private readonly compiled: Record<Form, Partial<Record<EngineName, Compiled>>> = { plain: {}, 'returning id': {} };
   private readonly prepared = new WeakMap<SqliteDatabase.Database, PreparedOnce>();
 
-  constructor(private readonly text: string) {
-    this.postgresText = numberedPlaceholders(text);
-  }
+  constructor(build: BuildStatement<P, Row>);
+  /** @deprecated SQL text with `?` placeholders, run with an array of values: build the query instead. */
+  constructor(text: string);
+  constructor(private readonly source: BuildStatement<P, Row> | string) {}
 
-  async run(executor: Executor, values: readonly unknown[]): Promise<Row[]> {
+  /**
+   * Runs the statement with `values` (by name; by position for SQL text). Answers the rows a
+   * statement with `returning` (or a select) gives; none for the others.
+   */
+  async run(executor: Executor, values: P): Promise<Row[]> {
     const prepared = this.onConnection(executor);
     if (prepared) {
-      if (prepared.reader) return prepared.statement.all(...values) as Row[];
-      prepared.statement.run(...values);
+      const args = argumentsOf(this.compiledFor('sqlite'), values);
+      if (prepared.reader) return prepared.statement.all(...args) as Row[];
+      prepared.statement.run(...args);
       return [];
     }
-    return (await this.throughBuilder(executor, this.text, this.postgresText, values)).rows as Row[];
+    return (await this.throughBuilder<Row>(executor, 'plain', values)).rows;
+  }
+
+  /** The engine's SQL text for this statement (for tests and logs). */
+  sqlFor(engine: EngineName): string {
+    return this.compiledFor(engine).query.sql;
+  }
+
+  protected compiledFor(engine: EngineName, form: Form = 'plain'): Compiled {
+    let compiled = this.compiled[form][engine];
+    if (!compiled) {
+      if (typeof this.source === 'string') {
+        compiled = compileText(form === 'plain' ? this.source : `${this.source} returning id`, engine);
+      } else {
+        const db = compileOnly[engine]();
+        const query = this.source(db, placeholder as Placeholders<P>);
+        if (isRaw(query)) compiled = compile(query.compile(db));
+        else compiled = compile(form === 'plain' ? query.compile() : returningId(query).compile());
+      }
+      this.compiled[form][engine] = compiled;
+    }
+    return compiled;
   }
 
   /** The prepared statement to run straight on the connection, when inside a SQLite transaction. */
@@ -55,29 +200,26 @@ export class FixedStatement<Row = never> {
     if (!native?.inTransaction) return undefined;
     let prepared = this.prepared.get(native);
     if (!prepared) {
-      const statement = native.prepare(this.text);
+      const statement = native.prepare(this.compiledFor('sqlite').query.sql);
       // Asked once: `reader` is a call into the driver, and it never changes for a statement.
       this.prepared.set(native, (prepared = { statement, reader: statement.reader }));
     }
     return prepared;
   }
 
-  protected async throughBuilder(executor: Executor, sqliteText: string, postgresText: string, values: readonly unknown[]) {
+  protected throughBuilder<R>(executor: Executor, form: Form, values: P) {
     const engine = engines.get(executor);
     if (!engine) throw new Error('FixedStatement: executor not opened by openDatabase');
-    return executor.executeQuery(CompiledQuery.raw(engine === 'postgres' ? postgresText : sqliteText, [...values]));
+    const compiled = this.compiledFor(engine, form);
+    return executor.executeQuery<R>({ ...compiled.query, parameters: argumentsOf(compiled, values) });
   }
 }
 
-/** PostgreSQL's spelling of the same SQL: `?` placeholders become `$1`, `$2`, … */
-function numberedPlaceholders(text: string): string {
-  let n = 0;
-  return text.replace(/\?/g, () => `$${++n}`);
-}
+const isRaw = (query: Compilable<unknown> | RawBuilder<unknown>): query is RawBuilder<unknown> =>
+  (query as RawBuilder<unknown>).isRawBuilder === true;
 
-interface PreparedOnce {
-  statement: SqliteDatabase.Statement;
-  reader: boolean;
+function returningId(query: Compilable<unknown>): Compilable<unknown> {
+  return (query as InsertQueryBuilder<Database, keyof Database, unknown>).returning('id' as never);
 }
 
 /**
@@ -85,20 +227,21 @@ interface PreparedOnce {
  * the id comes from the insert itself (no RETURNING, so no result row is built); PostgreSQL
  * is asked with `returning id`.
  */
-export class FixedInsert extends FixedStatement {
-  private readonly returningText: string;
-  private readonly postgresReturningText: string;
-
-  constructor(text: string) {
-    super(text);
-    this.returningText = `${text} returning id`;
-    this.postgresReturningText = numberedPlaceholders(this.returningText);
+export class FixedInsert<P extends object = readonly unknown[]> extends FixedStatement<never, P> {
+  // Any table: the builder's own types check the columns and values.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  constructor(build: (db: Kysely<Database>, p: Placeholders<P>) => InsertQueryBuilder<Database, any, InsertResult>);
+  /** @deprecated SQL text with `?` placeholders: build the query instead. */
+  constructor(text: string);
+  constructor(source: BuildStatement<P, never> | string) {
+    super(source as BuildStatement<P, never>);
   }
 
-  async insert(executor: Executor, values: readonly unknown[]): Promise<number> {
+  async insert(executor: Executor, values: P): Promise<number> {
     const prepared = this.onConnection(executor);
-    if (prepared) return Number(prepared.statement.run(...values).lastInsertRowid);
-    const result = await this.throughBuilder(executor, this.returningText, this.postgresReturningText, values);
-    return Number((result.rows[0] as { id: number | string }).id);
+    if (prepared) return Number(prepared.statement.run(...argumentsOf(this.compiledFor('sqlite'), values)).lastInsertRowid);
+    if (engines.get(executor) === 'sqlite') return Number((await this.throughBuilder(executor, 'plain', values)).insertId);
+    const result = await this.throughBuilder<{ id: number | string }>(executor, 'returning id', values);
+    return Number(result.rows[0]!.id);
   }
 }
