@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { badInput } from './exit-codes.js';
 
 export interface ValueSource {
@@ -16,6 +16,16 @@ export function readFileArgument(path: string, flag = '--file'): Buffer {
     return readFileSync(path);
   } catch (err) {
     throw unreadable(path, flag, err);
+  }
+}
+
+/** Writes a file named by a flag, or a bad-input error naming the flag when it cannot. */
+export function writeFileArgument(path: string, flag: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw badInput(`cannot write ${flag} ${path}: ${code ?? (err as Error).message}`);
   }
 }
 

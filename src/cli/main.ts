@@ -1,11 +1,13 @@
 import { CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
 import { buildProgram } from './program.js';
+import { fromGoForm } from './go-forms.js';
 import { cliVersion } from './version.js';
 import { exitWhenFlushed, printError } from './output.js';
 
 /** Runs one CLI invocation and sets the exit code; failures print one line, never a stack trace. */
-export async function runCli(argv: string[]): Promise<void> {
+export async function runCli(given: string[]): Promise<void> {
+  const argv = [...given.slice(0, 2), ...fromGoForm(given.slice(2))];
   // Handled here rather than by commander, where a global --version would clash with `state get --version N`.
   if (argv[2] === '--version' || argv[2] === '-V') {
     process.stdout.write(cliVersion() + '\n');

@@ -1,7 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { apiPath } from '../client.js';
 import { badInput } from '../exit-codes.js';
-import { parseJson, parseWhole, readFileArgument, readValue, splitList } from '../input.js';
+import { parseJson, parseWhole, readFileArgument, readValue, splitList, writeFileArgument } from '../input.js';
 import { action, failUnless } from '../kit.js';
 
 interface Violation {
@@ -34,7 +34,14 @@ export function registerRules(program: Command): void {
     .command('export')
     .description('accepted rules as a JSON array')
     .option('--source <list>', 'comma-separated sources (default local,learned)')
-    .action(action(async (cli, _args, o) => cli.print(await cli.client.json('GET', '/api/rules/export', { query: { source: o.source } }))));
+    // Go Koor's form: write the array (indented) to a file instead of printing it.
+    .addOption(new Option('--output <path>').hideHelp())
+    .action(action(async (cli, _args, o) => {
+      const exported = await cli.client.json<unknown[]>('GET', '/api/rules/export', { query: { source: o.source } });
+      if (o.output === undefined) return cli.print(exported);
+      writeFileArgument(o.output, '--output', `${JSON.stringify(exported, null, 2)}\n`);
+      cli.print({ output: o.output, rules: Array.isArray(exported) ? exported.length : 0 });
+    }));
 
   rules
     .command('propose <project> <rule_id>')
@@ -120,11 +127,22 @@ export function registerRules(program: Command): void {
 
   templates
     .command('create')
-    .description('create a template from JSON {id, name, description?, kind, data, tags?} (--file, --data or stdin)')
+    .description('create a template from JSON {id, name, description?, kind?, data, tags?} (--file, --data or stdin)')
     .option('--file <path>', 'the template JSON file')
     .option('--data <json>', 'the template JSON')
+    // Go Koor's form: the fields as flags, and --file holding only the data.
+    .addOption(new Option('--id <id>').hideHelp())
+    .addOption(new Option('--name <name>').hideHelp())
+    .addOption(new Option('--kind <kind>').hideHelp())
+    .addOption(new Option('--description <text>').hideHelp())
+    .addOption(new Option('--tags <list>').hideHelp())
     .action(action(async (cli, _args, o) => {
-      const template = parseJson(await readValue(o), o.file !== undefined ? '--file' : o.data !== undefined ? '--data' : 'stdin');
+      const source = o.file !== undefined ? '--file' : o.data !== undefined ? '--data' : 'stdin';
+      const given = parseJson(await readValue(o), source);
+      const goForm = o.id !== undefined || o.name !== undefined;
+      const template = goForm
+        ? { id: o.id, name: o.name, kind: o.kind, description: o.description, data: given, tags: splitList(o.tags) ?? [] }
+        : given;
       cli.print(await cli.client.json('POST', '/api/templates', { json: template }));
     }));
 

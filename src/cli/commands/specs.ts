@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { apiPath } from '../client.js';
+import { badInput } from '../exit-codes.js';
 import { parseJson, readValue } from '../input.js';
 import { action, failUnless, type Cli } from '../kit.js';
 import { readVersioned } from '../versioned-read.js';
@@ -74,15 +75,40 @@ export function registerSpecs(program: Command): void {
   contract
     .command('test <project> <name>')
     .description('call a live service and check it against the contract (exit 7 if it does not match)')
-    .requiredOption('--endpoint <endpoint>', 'e.g. "GET /api/orders"')
+    .option('--endpoint <endpoint>', 'e.g. "GET /api/orders" (default: every endpoint of the contract)')
     .requiredOption('--base-url <url>', 'where the service runs, e.g. http://localhost:8080')
     .option('--data <json>', 'request body to send (test_data)')
     .action(action(async (cli, [project, name], o) => {
       const testData = o.data !== undefined ? parseJson(o.data, '--data') : undefined;
-      const result = await cli.client.json<{ valid?: boolean }>('POST', apiPath('/api/contracts', project!, name!, 'test'), {
-        json: { endpoint: o.endpoint, base_url: o.baseUrl, ...(testData !== undefined ? { test_data: testData } : {}) },
-      });
-      cli.print(result);
-      failUnless(result.valid !== false, `${o.endpoint} at ${o.baseUrl} does not match the contract`);
+      const endpoints: string[] = o.endpoint !== undefined ? [o.endpoint] : await contractEndpoints(cli, project!, name!);
+      const results: LiveTest[] = [];
+      for (const endpoint of endpoints) {
+        results.push(await cli.client.json<LiveTest>('POST', apiPath('/api/contracts', project!, name!, 'test'), {
+          json: { endpoint, base_url: o.baseUrl, ...(testData !== undefined ? { test_data: testData } : {}) },
+        }));
+      }
+      if (o.endpoint !== undefined) {
+        cli.print(results[0]);
+        failUnless(results[0]!.valid !== false, `${o.endpoint} at ${o.baseUrl} does not match the contract`);
+        return;
+      }
+      const failed = results.filter((r) => r.valid === false).length;
+      cli.print({ valid: failed === 0, passed: results.length - failed, failed, results });
+      failUnless(failed === 0, `${failed} of ${results.length} endpoints at ${o.baseUrl} do not match the contract`);
     }));
+}
+
+interface LiveTest {
+  valid?: boolean;
+}
+
+/** The endpoint keys of a stored contract, in order, for testing all of them. */
+async function contractEndpoints(cli: Cli, project: string, name: string): Promise<string[]> {
+  const contract = await cli.client.json<{ kind?: unknown; endpoints?: unknown }>('GET', apiPath(SPECS, project, name));
+  if (contract?.kind !== 'contract' || !contract.endpoints || typeof contract.endpoints !== 'object') {
+    throw badInput(`spec ${project}/${name} is not a contract with endpoints`);
+  }
+  const keys = Object.keys(contract.endpoints);
+  if (keys.length === 0) throw badInput(`contract ${project}/${name} has no endpoints`);
+  return keys.sort();
 }
