@@ -13,6 +13,8 @@ export const COMMANDS_MARKER = '<!-- koor:commands -->';
 export interface AgentSpec {
   name: string;
   stack: string;
+  /** For stacks that offer one (go-api): sqlite, postgres or memory. */
+  database?: string;
 }
 
 export interface TeamSpec {
@@ -64,7 +66,7 @@ Koor splits coordination in two, and each kind of work has its own door:
 /** AGENTS.md (and CLAUDE.md, .cursorrules) of one agent workspace. */
 export function agentInstructions(team: TeamSpec, agent: AgentSpec): string {
   const { project, server } = team;
-  const { preset, fallback } = presetFor(agent.stack);
+  const { preset, fallback } = presetFor(agent.stack, agent.database);
   const key = taskKey(project, agent.name);
   const rule = preset.exampleRule;
   const stackNote = fallback

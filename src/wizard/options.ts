@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { WizardError } from './errors.js';
 import { agentNameProblem, projectNameProblem, stackNameProblem } from './names.js';
+import { databaseProblem } from './presets.js';
 import type { AgentSpec } from './instructions.js';
 
 /** What the command line said; anything absent is asked for, defaulted (`--yes`) or reported missing. */
@@ -39,7 +40,8 @@ Options:
   --yes, -y             accept defaults and do not ask
   --help, -h            show this help
 
-Stacks with presets: generic, node, react, python, go-api, rust (others use generic).
+Stacks with presets: generic, node, react, python, go-api, rust, goth, flutter, c (others use
+generic). go-api takes a database as a third part: backend:go-api:sqlite|postgres|memory.
 Layout: {dir}/{project}/controller and {dir}/{project}/{agent}.`;
 
 /** `http://host:port[/path]` without a trailing slash. */
@@ -76,14 +78,14 @@ export function checkProject(name: string): string {
 export function parseAgents(list: string[], flag: string): AgentSpec[] {
   const agents: AgentSpec[] = [];
   for (const item of list.flatMap((l) => l.split(',')).map((s) => s.trim()).filter(Boolean)) {
-    const [name, stack = 'generic', ...rest] = item.split(':').map((s) => s.trim());
-    if (rest.length) throw new WizardError(`${flag} "${item}": write each agent as name:stack`);
-    const problem = agentNameProblem(name) ?? stackNameProblem(stack);
+    const [name, stack = 'generic', database, ...rest] = item.split(':').map((s) => s.trim());
+    if (rest.length) throw new WizardError(`${flag} "${item}": write each agent as name:stack (or name:go-api:postgres)`);
+    const problem = agentNameProblem(name) ?? stackNameProblem(stack) ?? (database !== undefined ? databaseProblem(stack, database.toLowerCase()) : undefined);
     if (problem) throw new WizardError(`${flag}: ${problem}`);
     if (agents.some((a) => a.name.toLowerCase() === name.toLowerCase())) {
       throw new WizardError(`${flag}: agent "${name}" is listed twice`);
     }
-    agents.push({ name, stack: stack.toLowerCase() });
+    agents.push({ name, stack: stack.toLowerCase(), ...(database !== undefined ? { database: database.toLowerCase() } : {}) });
   }
   if (!agents.length) throw new WizardError(`${flag} lists no agent: use e.g. ${DEFAULT_AGENTS}`);
   return agents;

@@ -1,7 +1,7 @@
 import * as p from '@clack/prompts';
 import { WizardError } from './errors.js';
 import { agentNameProblem, projectNameProblem, stackNameProblem } from './names.js';
-import { PRESETS, PRESET_IDS } from './presets.js';
+import { STACK_CHOICES } from './presets.js';
 import { DEFAULT_SERVER, normalizeServer } from './options.js';
 import { detectProject, type ExistingProject } from './project.js';
 import type { AgentSpec } from './instructions.js';
@@ -84,19 +84,23 @@ export async function askProjectDir(cwd: string, project?: string): Promise<Exis
   return detectProject(value || cwd, project);
 }
 
-async function askStack(agent: string): Promise<string> {
-  const stack = await answer(
+/** The stack of an agent (with its database, for go-api), as one question. */
+async function askStack(agent: string): Promise<Omit<AgentSpec, 'name'>> {
+  const choice = await answer(
     p.select<string>({
       message: `Stack of ${agent}`,
       options: [
-        ...PRESET_IDS.map((id) => ({ value: id, label: id, hint: PRESETS[id].label })),
+        ...STACK_CHOICES.map(({ value, hint }) => ({ value, label: value, hint })),
         { value: OTHER_STACK, label: 'other', hint: 'generic commands, your stack name' },
       ],
     }),
   );
-  if (stack !== OTHER_STACK) return stack;
+  if (choice !== OTHER_STACK) {
+    const [stack, database] = choice.split(':') as [string, string | undefined];
+    return database ? { stack, database } : { stack };
+  }
   const other = await answer(p.text({ message: 'Stack name', placeholder: 'vue', validate: (v) => stackNameProblem(v ?? '') }));
-  return other.toLowerCase();
+  return { stack: other.toLowerCase() };
 }
 
 /** One agent after another until the user says there are no more. */
@@ -111,7 +115,7 @@ export async function askAgents(taken: string[] = []): Promise<AgentSpec[]> {
         validate: (v) => agentNameProblem(v ?? '') ?? (used.includes((v ?? '').toLowerCase()) ? `agent "${v}" already exists` : undefined),
       }),
     );
-    agents.push({ name, stack: await askStack(name) });
+    agents.push({ name, ...(await askStack(name)) });
     const more = await answer(p.confirm({ message: 'Add another agent?', initialValue: false }));
     if (!more) return agents;
   }
