@@ -73,7 +73,8 @@ for (const engine of testEngines()) {
     assert.equal(metrics.state_keys, 1);
     assert.equal(metrics.instances, 1);
     assert.ok(metrics.last_event_id >= 1);
-    assert.equal(typeof metrics.uptime, 'number');
+    assert.match(metrics.uptime, /^\d+s$/, "Go's duration text");
+    assert.equal(typeof metrics.uptime_seconds, 'number');
     assert.equal(metrics.api_bind, app.koor.config.bind);
     assert.equal(metrics.dashboard_bind, '');
     // 3 REST calls before this one; /health and /metrics are not REST data calls.

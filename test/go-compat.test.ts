@@ -270,9 +270,11 @@ for (const engine of testEngines()) {
     assert.deepEqual(full.data, [{ rule_id: 'no-console-log', pattern: 'console\\.log' }]);
     expectAnswer(await call('GET', '/api/templates/nope'), 404, ERROR);
 
-    assert.deepEqual((await call('POST', '/api/templates/strict-api-rules/apply', { project: 'Truck-Wash' })).json(), { applied: 'strict-api-rules', project: 'Truck-Wash', kind: 'rules' });
+    const applied = expectAnswer(await call('POST', '/api/templates/strict-api-rules/apply', { project: 'Truck-Wash' }), 200, { applied: 'a', project: 'p', kind: 'k' });
+    assert.deepEqual([applied.applied, applied.project, applied.kind], ['strict-api-rules', 'Truck-Wash', 'rules']);
     assert.equal((await call('GET', '/api/validate/Truck-Wash/rules')).json().rules[0].rule_id, 'no-console-log');
-    assert.deepEqual((await call('POST', '/api/templates/health-contract/apply', { project: 'Truck-Wash' })).json(), { applied: 'health-contract', project: 'Truck-Wash', kind: 'contracts' });
+    const appliedContract = expectAnswer(await call('POST', '/api/templates/health-contract/apply', { project: 'Truck-Wash' }), 200, { applied: 'a', project: 'p', kind: 'k' });
+    assert.deepEqual([appliedContract.applied, appliedContract.kind], ['health-contract', 'contracts']);
     assert.deepEqual(JSON.parse((await call('GET', '/api/specs/Truck-Wash/health-contract')).body), contract);
     expectAnswer(await call('POST', '/api/templates/strict-api-rules/apply', {}), 400, ERROR, 'apply without project');
     assert.deepEqual((await call('DELETE', '/api/templates/bare')).json(), { deleted: 'bare' });

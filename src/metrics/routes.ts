@@ -67,7 +67,8 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
         200: {
           type: 'object',
           properties: {
-            uptime: { type: 'integer', description: 'Seconds since start' },
+            uptime: { type: 'string', description: 'Time since start as Go writes durations, e.g. 3h24m10s' },
+            uptime_seconds: { type: 'integer', description: 'Seconds since start' },
             state_keys: { type: 'integer' },
             instances: { type: 'integer' },
             last_event_id: { type: 'integer' },
@@ -80,7 +81,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
             },
             token_tax: tokenTaxSchema,
           },
-          required: ['uptime', 'state_keys', 'instances', 'last_event_id', 'api_bind', 'dashboard_bind', 'durability', 'token_tax'],
+          required: ['uptime', 'uptime_seconds', 'state_keys', 'instances', 'last_event_id', 'api_bind', 'dashboard_bind', 'durability', 'token_tax'],
         },
       },
     },

@@ -1,3 +1,4 @@
+import { formatUptime } from '../kernel/duration.js';
 import type { Actor, AppContext } from '../kernel/context.js';
 import type { CallCounters } from './counters.js';
 import { listInstances } from '../instances/instances.js';
@@ -22,7 +23,9 @@ export interface TokenTax {
 }
 
 export interface ServerMetrics {
-  uptime: number;
+  /** Go's duration text ("3h24m10s"), as Go Koor's clients read it. */
+  uptime: string;
+  uptime_seconds: number;
   state_keys: number;
   instances: number;
   last_event_id: number;
@@ -50,7 +53,8 @@ export function tokenTax(counters: CallCounters): TokenTax {
 export async function serverMetrics(ctx: AppContext): Promise<ServerMetrics> {
   const [stateKeys, instances, lastId] = await Promise.all([countState(ctx), listInstances(ctx), lastEventId(ctx)]);
   return {
-    uptime: Math.floor((Date.now() - ctx.startedAt) / 1000),
+    uptime: formatUptime(Date.now() - ctx.startedAt),
+    uptime_seconds: Math.floor((Date.now() - ctx.startedAt) / 1000),
     state_keys: stateKeys,
     instances: instances.length,
     last_event_id: lastId,

@@ -7,7 +7,9 @@ const summaryProperties = {
   description: { type: 'string' },
   kind: { type: 'string' },
   tags: { type: 'array', items: { type: 'string' } },
+  version: { type: 'integer', description: 'Always 1: templates never change once created' },
   created_at: { type: 'string' },
+  updated_at: { type: 'string', description: 'The same as created_at' },
 } as const;
 
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] } as const;
@@ -24,17 +26,17 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
       summary: 'Create a template of rules, contracts or both (a bundle)',
       body: {
         type: 'object',
-        required: ['id', 'name', 'kind', 'data'],
+        required: ['id', 'name', 'data'],
         properties: {
           id: { type: 'string', minLength: 1, maxLength: 200 },
           name: { type: 'string', minLength: 1, maxLength: 200 },
           description: { type: 'string' },
-          kind: { type: 'string', enum: [...TEMPLATE_KINDS] },
-          data: {},
+          kind: { type: 'string', enum: [...TEMPLATE_KINDS], description: 'rules when absent' },
+          data: { description: 'rules: an array of rules; contracts: {spec name: contract} or one contract; bundle: {rules?, contracts?}' },
           tags: { type: 'array', items: { type: 'string', minLength: 1 } },
         },
       },
-      response: { 200: { type: 'object', properties: summaryProperties }, 400: errors[400], 409: { $ref: 'KoorError#' } },
+      response: { 200: { type: 'object', properties: { ...summaryProperties, data: {} } }, 400: errors[400], 409: { $ref: 'KoorError#' } },
     },
   }, async (request) => createTemplate(ctx, request.body, request.actor));
 

@@ -9,8 +9,11 @@ import './tables.js';
 
 // A template packages rules or contracts for reuse across projects. Its `data` by kind:
 //   rules     → an array of rules (as for POST /api/rules/import; project is set on apply)
-//   contracts → an object: spec name → contract document
+//   contracts → an object: spec name → contract document, or (Go Koor's form) one contract
+//               document, stored on apply as the spec named after the template
 //   bundle    → {rules?: [...], contracts?: {...}}
+// Templates never change once created (as in Go Koor): `version` is always 1 and
+// `updated_at` is `created_at`; both are shown because Go Koor's clients read them.
 
 export const TEMPLATE_KINDS = ['rules', 'contracts', 'bundle'] as const;
 
@@ -24,7 +27,9 @@ export interface TemplateSummary {
   description: string;
   kind: string;
   tags: string[];
+  version: number;
   created_at: string;
+  updated_at: string;
 }
 
 export interface Template extends TemplateSummary {
@@ -35,7 +40,8 @@ export interface TemplateInput {
   id: string;
   name: string;
   description?: string;
-  kind: string;
+  /** `rules` when absent, as in Go Koor. */
+  kind?: string;
   data: unknown;
   tags?: string[];
 }
@@ -47,12 +53,15 @@ interface TemplateParts {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A single contract document where a map of them may stand (Go Koor's `contracts` templates). */
+const isOneContract = (data: unknown): data is Record<string, unknown> => isObject(data) && data.kind === 'contract';
+
 /** Splits a template's data into its rules and contracts, checking each; 400 naming the problem. */
-function partsOf(kind: string, data: unknown): TemplateParts {
+function partsOf(id: string, kind: string, data: unknown): TemplateParts {
   let rules: unknown = [];
   let contracts: unknown = {};
   if (kind === 'rules') rules = data;
-  else if (kind === 'contracts') contracts = data;
+  else if (kind === 'contracts') contracts = isOneContract(data) ? { [id]: data } : data;
   else {
     if (!isObject(data)) throw badRequest('data of a bundle template must be an object {rules?, contracts?}');
     rules = data.rules ?? [];
@@ -83,19 +92,21 @@ function summaryOf(row: TemplateRow): TemplateSummary {
   } catch {
     // Tags are a convenience; a damaged list reads as none.
   }
-  return { id: row.id, name: row.name, description: row.description, kind: row.kind, tags, created_at: row.created_at };
+  return { id: row.id, name: row.name, description: row.description, kind: row.kind, tags, version: 1, created_at: row.created_at, updated_at: row.created_at };
 }
 
-export async function createTemplate(ctx: AppContext, input: TemplateInput, actor: Actor): Promise<TemplateSummary> {
+/** The template as created, with its data (Go Koor answers a create with all of it). */
+export async function createTemplate(ctx: AppContext, input: TemplateInput, actor: Actor): Promise<Template> {
+  const kind = input.kind ?? 'rules';
   if (!ID_PATTERN.test(input.id)) throw badRequest(`id "${input.id}" must be 1-200 letters, digits, '.', '_' or '-'`);
   if (!input.name.trim()) throw badRequest('name must not be empty');
-  if (!(TEMPLATE_KINDS as readonly string[]).includes(input.kind)) throw badRequest(`kind must be one of ${TEMPLATE_KINDS.join(', ')} (got "${input.kind}")`);
-  partsOf(input.kind, input.data);
+  if (!(TEMPLATE_KINDS as readonly string[]).includes(kind)) throw badRequest(`kind must be one of ${TEMPLATE_KINDS.join(', ')} (got "${kind}")`);
+  partsOf(input.id, kind, input.data);
   const row: TemplateRow = {
     id: input.id,
     name: input.name.trim(),
     description: input.description ?? '',
-    kind: input.kind,
+    kind,
     data: JSON.stringify(input.data),
     tags: JSON.stringify([...new Set(input.tags ?? [])]),
     created_at: new Date().toISOString(),
@@ -104,7 +115,7 @@ export async function createTemplate(ctx: AppContext, input: TemplateInput, acto
     const existing = await trx.selectFrom('templates').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw conflict(`template already exists: ${input.id}`);
     await trx.insertInto('templates').values(row).execute();
-    return { value: summaryOf(row), audit: { actor: actor.id, action: TEMPLATE_ACTIONS.create, resource: input.id, detail: input.kind } };
+    return { value: { ...summaryOf(row), data: input.data }, audit: { actor: actor.id, action: TEMPLATE_ACTIONS.create, resource: input.id, detail: kind } };
   });
 }
 
@@ -147,7 +158,7 @@ export interface ApplyResult {
 export async function applyTemplate(ctx: AppContext, id: string, project: string, actor: Actor): Promise<ApplyResult> {
   if (!project.trim() || project.includes('/')) throw badRequest(`project "${project}" must be non-empty and must not contain /`);
   const template = await getTemplate(ctx, id);
-  const parts = partsOf(template.kind, template.data);
+  const parts = partsOf(template.id, template.kind, template.data);
   const now = new Date().toISOString();
   const rules: Rule[] = parts.rules.map((input) =>
     normalizeRule({ ...input, project, status: 'accepted' }, { project, source: 'external', created_at: now }),

@@ -34,7 +34,7 @@ export function registerConfig(program: Command): void {
     .action(action(async (cli) => {
       const health = await cli.client.json<Record<string, unknown>>('GET', '/health');
       const metrics = await cli.client.json<Record<string, unknown>>('GET', '/api/metrics');
-      // Health last: its human-readable uptime wins over the metrics' seconds.
+      // Health last: its status and version are the ones to show.
       cli.print({ server: cli.connection.server, ...metrics, ...health });
     }));
 }
