@@ -123,3 +123,15 @@ export async function lastEventId(ctx: AppContext): Promise<number> {
 export async function eventsBetween(ctx: AppContext, after: number, before: number | undefined, limit: number): Promise<KoorEvent[]> {
   return (await scanEvents(ctx, { beforeId: before }, 'asc', after, limit)).events;
 }
+
+/**
+ * One stored event's JSON, as `eventJson` spells a live one (`{id, topic, data, source,
+ * created_at}`), or null when it is gone. The stored data is JSON text already and is placed
+ * as it is: events may carry megabytes, which need not be parsed to be sent on.
+ */
+export async function storedEventJson(ctx: AppContext, id: number): Promise<string | null> {
+  const row = await ctx.db.query.selectFrom('events').select(['id', 'topic', 'data', 'source', 'created_at']).where('id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  const text = (value: string) => JSON.stringify(value);
+  return `{"id":${Number(row.id)},"topic":${text(row.topic)},"data":${row.data},"source":${text(row.source)},"created_at":${text(row.created_at)}}`;
+}

@@ -11,7 +11,7 @@ import { OpenStreams } from '../events/open-streams.js';
 import { createTokenCache } from '../instances/token-cache.js';
 import { AgentMetricsFlusher } from '../metrics/agent-metrics.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
-import { WebhookDispatcher } from '../webhooks/dispatcher.js';
+import { pendingDeliveryEvents, WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { refuseDeepJsonBodies } from '../kernel/json-depth.js';
 import { storableValueValidators } from './storable-values.js';
 import { clientErrorAnswerer } from './client-errors.js';
@@ -71,6 +71,7 @@ function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContex
     stateStore: new VersionedStore(db, 'state', 'state key'),
     specStore: new VersionedStore(db, 'spec', 'spec'),
     specChecks: [contractSpecProblem],
+    eventRetainers: [pendingDeliveryEvents],
     version: KOOR_VERSION,
     startedAt: Date.now(),
     baseUrl: `http://${config.bind}`,

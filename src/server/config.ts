@@ -37,6 +37,8 @@ export interface Config {
    */
   requestTimeoutMs: number;
   sqliteSynchronous: SqliteSynchronous;
+  /** Most webhooks the server keeps; each matching event is one delivery per webhook. */
+  maxWebhooks: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -56,6 +58,7 @@ export const DEFAULT_CONFIG: Config = {
   leaderRetryMs: 5_000,
   requestTimeoutMs: 5 * 60_000,
   sqliteSynchronous: 'full',
+  maxWebhooks: 100,
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
@@ -92,6 +95,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'leaderRetryMs', flag: 'leader-retry', env: 'KOOR_LEADER_RETRY', file: 'leader_retry', kind: 'duration' },
   { key: 'metricsFlushIntervalMs', flag: 'metrics-flush-interval', env: 'KOOR_METRICS_FLUSH_INTERVAL', file: 'metrics_flush_interval', kind: 'duration' },
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'KOOR_REQUEST_TIMEOUT', file: 'request_timeout', kind: 'duration' },
+  { key: 'maxWebhooks', flag: 'max-webhooks', env: 'KOOR_MAX_WEBHOOKS', file: 'max_webhooks', kind: 'count' },
   { key: 'sqliteSynchronous', flag: 'sqlite-synchronous', env: 'KOOR_SQLITE_SYNCHRONOUS', file: 'sqlite_synchronous', kind: 'choice', choices: SQLITE_SYNCHRONOUS },
 ];
 

@@ -3,6 +3,8 @@ import type { AppContext } from '../kernel/context.js';
 import type { Job } from '../kernel/jobs.js';
 import type { WriteTx } from '../commit/change.js';
 import { eventJson, type KoorEvent } from '../events/hub.js';
+import { storedEventJson } from '../events/history.js';
+import type { EventRetainer } from '../events/prune.js';
 import type { TopicPattern } from '../events/topics.js';
 import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
 import { loadActiveWebhooks, WEBHOOKS_CHANGED } from './webhooks.js';
@@ -11,6 +13,15 @@ import './tables.js';
 
 /** How long in-flight deliveries may finish when the app closes before they are cut off (and left pending). */
 const STOP_GRACE_MS = 1_000;
+/** Deliveries on their way at once, across all webhooks: bounds the memory that sending holds. */
+const MAX_CONCURRENT_SENDS = 32;
+/** Event bodies kept in memory for sending (the same event usually goes to several webhooks). */
+const BODY_CACHE_CHARS = 64 * 1024 * 1024;
+/** Most deliveries one webhook may have waiting; older ones are dropped past it (see trimBacklogs). */
+export const MAX_PENDING_PER_WEBHOOK = 10_000;
+
+/** Events stored by a webhook's pending deliveries stay until they are sent (the pruning job asks). */
+export const pendingDeliveryEvents: EventRetainer = (trx) => trx.selectFrom('webhook_deliveries').select('event_id');
 
 declare module '../kernel/context.js' {
   interface AppContext {
@@ -20,16 +31,17 @@ declare module '../kernel/context.js' {
 }
 
 /** A webhook's oldest pending delivery, with where and how to send it. */
-type PendingHead = Pick<Selectable<WebhookDeliveryRow>, 'id' | 'webhook_id' | 'event_id' | 'topic' | 'body' | 'attempts' | 'next_attempt_at'> &
+type PendingHead = Pick<Selectable<WebhookDeliveryRow>, 'id' | 'webhook_id' | 'event_id' | 'topic' | 'attempts' | 'next_attempt_at'> &
   Pick<WebhookRow, 'url' | 'secret'>;
 
 /**
  * Webhook delivery, in two halves that meet in the `webhook_deliveries` table:
  *
  * - one pending delivery per matching active webhook is stored in the same transaction as
- *   its event (the committer's stored-event hook), so a delivery is never lost between the two; publishers never
- *   wait on the webhooks themselves. Every replica does this for the events it stores
- *   (the `storing` job);
+ *   its event (the committer's stored-event hook), so a delivery is never lost between the
+ *   two; publishers never wait on the webhooks themselves. A delivery refers to its stored
+ *   event (no copy: one big event matching many webhooks is stored once). Every replica does
+ *   this for the events it stores (the `storing` job);
  * - a worker sends each webhook's oldest pending delivery, one at a time per webhook so a
  *   receiver sees its events in order; a failure is retried with backoff, a success deletes
  *   the row. Rows left pending at shutdown are sent by the next start. Only the leading
@@ -70,6 +82,7 @@ export class WebhookDispatcher implements Job {
   private hooks: { id: string; patterns: TopicPattern[] }[] = [];
   private unsubscribe: (() => void) | undefined;
   private readonly sending = new Map<string, Promise<void>>();
+  private readonly bodies = new EventBodies(BODY_CACHE_CHARS);
   private shutdown = new AbortController();
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
@@ -90,7 +103,10 @@ export class WebhookDispatcher implements Job {
     this.shutdown = new AbortController();
     // Once the event is committed (and emitted), its deliveries can be sent.
     this.unsubscribe = this.ctx.hub.subscribe((event) => {
-      if (this.targetsOf(event).length > 0) this.wake();
+      if (this.targetsOf(event).length === 0) return;
+      // Encoded once already for live subscribers; kept so that sending needs no read.
+      this.bodies.offer(event.id, eventJson(event).toString('utf8'));
+      this.wake();
     });
     this.wake();
   }
@@ -115,13 +131,11 @@ export class WebhookDispatcher implements Job {
   private async store(trx: WriteTx, event: KoorEvent): Promise<void> {
     const targets = this.targetsOf(event);
     if (targets.length === 0) return;
-    const body = eventJson(event).toString('utf8');
     const now = new Date().toISOString();
     const rows = targets.map((hook) => ({
       webhook_id: hook.id,
       event_id: event.id,
       topic: event.topic,
-      body,
       attempts: 0,
       next_attempt_at: now,
       last_error: '',
@@ -162,6 +176,8 @@ export class WebhookDispatcher implements Job {
         const now = Date.now();
         for (const head of heads) {
           if (this.stopped) return;
+          // The others wait for a send to finish (which wakes the next pass).
+          if (this.sending.size >= MAX_CONCURRENT_SENDS) break;
           if (this.sending.has(head.webhook_id)) continue;
           const settled = this.settled.get(head.webhook_id);
           if (settled && head.id < settled.id) continue;
@@ -192,7 +208,7 @@ export class WebhookDispatcher implements Job {
     return this.ctx.db.query
       .selectFrom('webhook_deliveries as d')
       .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
-      .select(['d.id', 'd.webhook_id', 'd.event_id', 'd.topic', 'd.body', 'd.attempts', 'd.next_attempt_at', 'w.url', 'w.secret'])
+      .select(['d.id', 'd.webhook_id', 'd.event_id', 'd.topic', 'd.attempts', 'd.next_attempt_at', 'w.url', 'w.secret'])
       .where('w.active', '=', 1)
       .where('d.id', 'in', (eb) =>
         eb.selectFrom('webhook_deliveries').select((e) => e.fn.min<number>('id').as('first_id')).groupBy('webhook_id'),
@@ -200,11 +216,28 @@ export class WebhookDispatcher implements Job {
       .execute();
   }
 
+  /** The event's JSON, from memory when it was emitted recently, else from the events table. */
+  private async eventBody(id: number): Promise<string | null> {
+    const cached = this.bodies.get(id);
+    if (cached !== undefined) return cached;
+    const stored = await storedEventJson(this.ctx, id);
+    if (stored !== null) this.bodies.offer(id, stored);
+    return stored;
+  }
+
   private async attempt(head: PendingHead): Promise<void> {
     const { ctx } = this;
+    const body = await this.eventBody(Number(head.event_id));
+    if (body === null) {
+      // Its event is gone (a database restored from before deliveries referred to events).
+      ctx.log.warn({ webhook: head.webhook_id, event: head.event_id }, 'webhook delivery dropped: its event no longer exists');
+      await this.forget(head.id);
+      this.settled.set(head.webhook_id, { id: head.id });
+      return;
+    }
     const result = await sendDelivery(
       { url: head.url, secret: head.secret },
-      { topic: head.topic, eventId: Number(head.event_id), body: head.body },
+      { topic: head.topic, eventId: Number(head.event_id), body },
       { timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}`, signal: this.shutdown.signal },
     );
     if (!result.ok && result.aborted) return; // left pending for the next start
@@ -255,6 +288,71 @@ export class WebhookDispatcher implements Job {
     if (disabled) {
       ctx.log.warn({ webhook: head.webhook_id, failures: MAX_CONSECUTIVE_FAILURES }, 'webhook disabled');
       await this.refresh();
+    }
+  }
+
+  private async forget(deliveryId: number): Promise<void> {
+    await this.ctx.commit(
+      async (trx) => {
+        await trx.deleteFrom('webhook_deliveries').where('id', '=', deliveryId).execute();
+        return { value: undefined };
+      },
+      { emits: false },
+    );
+  }
+
+  /**
+   * Bounds what a slow or unreachable webhook keeps waiting on disk: past
+   * MAX_PENDING_PER_WEBHOOK pending deliveries, its oldest are dropped (and logged). A webhook
+   * that fails outright is disabled long before; this is for one that keeps up too slowly.
+   */
+  async trimBacklogs(): Promise<number> {
+    const { ctx } = this;
+    const backlogs = await ctx.db.query
+      .selectFrom('webhook_deliveries')
+      .select((eb) => ['webhook_id', eb.fn.countAll<number>().as('pending')])
+      .groupBy('webhook_id')
+      .having((eb) => eb.fn.countAll(), '>', MAX_PENDING_PER_WEBHOOK)
+      .execute();
+    let dropped = 0;
+    for (const { webhook_id: webhookId, pending } of backlogs) {
+      const excess = Number(pending) - MAX_PENDING_PER_WEBHOOK;
+      dropped += await ctx.commit(
+        async (trx) => {
+          const oldest = trx.selectFrom('webhook_deliveries').select('id').where('webhook_id', '=', webhookId).orderBy('id').limit(excess);
+          const result = await trx.deleteFrom('webhook_deliveries').where('id', 'in', oldest).executeTakeFirst();
+          return { value: Number(result.numDeletedRows) };
+        },
+        { emits: false },
+      );
+      ctx.log.warn({ webhook: webhookId, dropped: excess, kept: MAX_PENDING_PER_WEBHOOK }, 'webhook backlog too long: oldest deliveries dropped');
+    }
+    return dropped;
+  }
+}
+
+/**
+ * Event JSON by id, up to a number of characters in all, oldest dropped first: a burst of
+ * deliveries of one event reads (or encodes) it once, however many webhooks it goes to.
+ */
+class EventBodies {
+  private readonly bodies = new Map<number, string>();
+  private chars = 0;
+
+  constructor(private readonly maxChars: number) {}
+
+  get(id: number): string | undefined {
+    return this.bodies.get(id);
+  }
+
+  offer(id: number, body: string): void {
+    if (this.bodies.has(id) || body.length > this.maxChars) return;
+    this.bodies.set(id, body);
+    this.chars += body.length;
+    for (const [oldest, dropped] of this.bodies) {
+      if (this.chars <= this.maxChars) break;
+      this.bodies.delete(oldest);
+      this.chars -= dropped.length;
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { IntervalJob } from '../kernel/jobs.js';
 import { WEBHOOK_ACTIONS, createWebhook, deleteWebhook, listWebhooks, testWebhook, type NewWebhook } from './webhooks.js';
 
 const webhookSchema = {
@@ -31,6 +32,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   await dispatcher.refresh();
   ctx.jobs.add(dispatcher.storing);
   ctx.jobs.add(dispatcher);
+  ctx.jobs.add(new IntervalJob('webhooks.trim', ctx.config.pruneIntervalMs, () => dispatcher.trimBacklogs(), ctx.log));
 
   app.post<{ Body: NewWebhook }>('/api/webhooks', {
     config: { auditAction: WEBHOOK_ACTIONS.create },

@@ -16,14 +16,15 @@ export interface WebhookRow {
   last_fired: string | null;
 }
 
-/** A delivery waiting to be sent (or re-sent); the row is deleted once the receiver accepts it. */
+/**
+ * A delivery waiting to be sent (or re-sent); the row is deleted once the receiver accepts it.
+ * The event it sends is read from the events table (kept while deliveries are pending).
+ */
 export interface WebhookDeliveryRow {
   id: Generated<number>;
   webhook_id: string;
   event_id: number;
   topic: string;
-  /** The exact JSON body to POST. */
-  body: string;
   attempts: number;
   next_attempt_at: string;
   last_error: string;

@@ -81,6 +81,11 @@ export async function createWebhook(ctx: AppContext, input: NewWebhook, actor: A
   const created = await ctx.commit(async (trx) => {
     const existing = await trx.selectFrom('webhooks').select('id').where('id', '=', input.id).executeTakeFirst();
     if (existing) throw conflict(`webhook already exists: ${input.id}`);
+    // Counted in the change, so that concurrent creations cannot pass the limit together.
+    const { n } = await trx.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    if (Number(n) >= ctx.config.maxWebhooks) {
+      throw conflict(`this server holds ${ctx.config.maxWebhooks} webhooks, its limit (--max-webhooks): delete one first`, { reason: 'limit_reached' });
+    }
     await trx.insertInto('webhooks').values(row).execute();
     return {
       value: toWebhook(row),

@@ -10,6 +10,7 @@ import templates from './008_templates.js';
 import audit from './009_audit.js';
 import metrics from './010_metrics.js';
 import llm from './011_llm.js';
+import deliveriesByReference from './012_webhook_deliveries_by_reference.js';
 
 /** Every migration, applied in name order. Never rename or edit one that has shipped: add a new one. */
 export const MIGRATIONS: Record<string, VersionedMigration> = {
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, VersionedMigration> = {
   '009_audit': audit,
   '010_metrics': metrics,
   '011_llm': llm,
+  '012_webhook_deliveries_by_reference': deliveriesByReference,
 };
