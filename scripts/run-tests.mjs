@@ -27,7 +27,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', ...process.argv.slice(2), ...files],
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', ...process.argv.slice(2), ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
