@@ -10,6 +10,9 @@ import { forgetTransaction, registerExecutor } from './fixed-statement.js';
 import { WriteGate } from './write-gate.js';
 import { postgresReplicas, singleProcess, type Replicas } from './replicas.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { StorageHealth } from './storage-health.js';
+import { watchedDialect } from './watched-driver.js';
+import './tables.js';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -36,6 +39,8 @@ export interface ReadDb {
    * `synchronous_commit=off`, read when the server starts).
    */
   durability: Durability;
+  /** Whether the database takes writes now (`/health`), and what a failure of it means. */
+  health: StorageHealth;
   /** SQLite's native handle, for checks such as `PRAGMA integrity_check`; undefined on PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
 }
@@ -103,34 +108,62 @@ function openSqlite(file: string, synchronous: Durability, warn: OpenOptions['wa
   const gate = new WriteGate();
   const checkpointer =
     file === ':memory:' ? undefined : startCheckpointer(native, file, gate, (err) => warn?.('SQLite checkpoint worker failed; checkpointing on the main connection', err));
-  const query = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
+  const health = new StorageHealth(() => probeWrite(db));
+  const dialect = new SqliteDialect({ database: withStatementCache(native) });
+  const query = new Kysely<Database>({
+    dialect: watchedDialect(dialect, { failed: (err) => health.noticed(err), inTransaction: () => native.inTransaction }),
+  });
   registerExecutor(query, 'sqlite');
-  return {
+  const db: Db = {
     engine: 'sqlite',
     durability: synchronous,
     query,
     replicas: singleProcess,
+    health,
     sqlite: native,
     transaction: async (work) => {
       await gate.enter();
       let opened: Transaction<Database> | undefined;
       try {
-        return await query.transaction().execute((trx) => {
+        const result = await query.transaction().execute((trx) => {
           opened = trx;
           registerExecutor(trx, 'sqlite', native);
           return work(trx);
         });
+        // Committed: whatever kept the database from taking writes is over.
+        health.recovered();
+        return result;
+      } catch (err) {
+        health.noticed(err);
+        throw err;
       } finally {
         if (opened) forgetTransaction(opened);
         gate.leave();
       }
     },
     close: async () => {
+      health.close();
       await checkpointer?.stop();
       await query.destroy();
       lock?.release();
     },
   };
+  return db;
+}
+
+/**
+ * The smallest real write, for StorageHealth to find out whether a degraded database takes
+ * writes again: one row of its own table, rewritten, in a transaction that must commit.
+ */
+async function probeWrite(db: Db): Promise<void> {
+  const checkedAt = new Date().toISOString();
+  await db.transaction((trx) =>
+    trx
+      .insertInto('storage_probe')
+      .values({ id: 1, checked_at: checkedAt })
+      .onConflict((conflict) => conflict.column('id').doUpdateSet({ checked_at: checkedAt }))
+      .execute(),
+  );
 }
 
 function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: number): Db {
@@ -139,23 +172,35 @@ function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: nu
   // reported here and replaced on next use; without a listener it would crash the process.
   // Only the message and code are passed on: the error also carries the client, settings and all.
   pool.on('error', (err: Error & { code?: string }) => warn?.('PostgreSQL closed an idle connection', Object.assign(new Error(err.message), { code: err.code })));
-  const query = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const health = new StorageHealth(() => probeWrite(db));
+  const query = new Kysely<Database>({ dialect: watchedDialect(new PostgresDialect({ pool }), { failed: (err) => health.noticed(err) }) });
   registerExecutor(query, 'postgres');
-  return {
+  const db: Db = {
     engine: 'postgres',
     // Until openDatabase has asked the server.
     durability: 'full',
     query,
     replicas: postgresReplicas({ url, retryMs: replicaRetryMs, warn: (message, err) => warn?.(message, err) }),
-    transaction: (work) =>
-      query.transaction().execute((trx) => {
-        registerExecutor(trx, 'postgres');
-        return work(trx);
-      }),
+    health,
+    transaction: async (work) => {
+      try {
+        const result = await query.transaction().execute((trx) => {
+          registerExecutor(trx, 'postgres');
+          return work(trx);
+        });
+        health.recovered();
+        return result;
+      } catch (err) {
+        health.noticed(err);
+        throw err;
+      }
+    },
     close: async () => {
+      health.close();
       await query.destroy();
     },
   };
+  return db;
 }
 
 /**

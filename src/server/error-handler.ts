@@ -49,8 +49,9 @@ export function frameworkErrorBody(err: FastifyError): { status: number; body: R
 
 /**
  * Turns every failure into Koor's error body (`errorBody`): typed HttpErrors from handlers,
- * schema violations, framework errors (body too large, malformed JSON), unknown routes, and
- * anything unexpected (logged, answered as a plain 500 without internals).
+ * schema violations, framework errors (body too large, malformed JSON), unknown routes,
+ * database failures (named: 507 for a full disk, 503 otherwise), and anything unexpected
+ * (logged, answered as a plain 500 without internals).
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.addSchema(errorSchema);
@@ -71,6 +72,14 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {
       reply.status(err.status).send(err.body());
+      return;
+    }
+    // A database that cannot write (disk full: 507) or cannot be reached (503) is named, and
+    // /health reports it until writes succeed again.
+    const trouble = app.koor.db.health.noticed(err);
+    if (trouble) {
+      request.log.error({ err, url: request.url }, trouble.message);
+      reply.status(trouble.status).send(errorBody(trouble.status, trouble.message, { reason: trouble.reason }));
       return;
     }
     const { status, message, details } = describe(err as FastifyError);

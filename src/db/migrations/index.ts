@@ -11,6 +11,7 @@ import audit from './009_audit.js';
 import metrics from './010_metrics.js';
 import llm from './011_llm.js';
 import deliveriesByReference from './012_webhook_deliveries_by_reference.js';
+import storageProbe from './013_storage_probe.js';
 
 /** Every migration, applied in name order. Never rename or edit one that has shipped: add a new one. */
 export const MIGRATIONS: Record<string, VersionedMigration> = {
@@ -26,4 +27,5 @@ export const MIGRATIONS: Record<string, VersionedMigration> = {
   '010_metrics': metrics,
   '011_llm': llm,
   '012_webhook_deliveries_by_reference': deliveriesByReference,
+  '013_storage_probe': storageProbe,
 };
