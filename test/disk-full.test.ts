@@ -72,6 +72,11 @@ async function fullDiskStory(server: ServerProcess, disk: SmallDisk): Promise<vo
   const degraded = await health(server);
   assert.equal(degraded.status, 'degraded');
   assert.match(degraded.reason!, /^disk full: /);
+  // Writes that arrive together share a transaction (each in a savepoint): on a full disk
+  // every one of them is named too.
+  const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => call(server, 'PUT', `/api/state/disk/burst-${i}`, bigValue())));
+  for (const answer of burst) assert.ok(answer.status === 200 || answer.status === 507, JSON.stringify(answer));
+  assert.ok(burst.some((answer) => answer.status === 507));
   // Reads do not need the disk to grow.
   assert.deepEqual(await call(server, 'GET', '/api/state/disk/before'), { status: 200, body: 'kept' });
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Db } from '../db/engine.js';
 import { FixedStatement } from '../db/fixed-statement.js';
+import { transactionEnded } from '../db/executors.js';
 import { appendAuditIn } from '../audit/append.js';
 import { storeEventIn } from '../events/store.js';
 import type { KoorEvent } from '../events/hub.js';
@@ -184,6 +185,9 @@ export class Committer {
             outcomes.push(await this.apply(trx, pending));
             await releaseSavepoint.run(trx, []);
           } catch (err) {
+            // SQLite ended the whole transaction (a full disk, an I/O error): no savepoint is
+            // left to go back to, and the batch fails with the error that ended it.
+            if (transactionEnded(trx)) throw err;
             await rollbackToSavepoint.run(trx, []);
             await releaseSavepoint.run(trx, []);
             outcomes.push({ ok: false, err });

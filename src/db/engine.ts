@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase as Sql
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { startCheckpointer } from './checkpointer.js';
-import { forgetTransaction, registerExecutor } from './fixed-statement.js';
+import { forgetTransaction, registerExecutor } from './executors.js';
 import { WriteGate } from './write-gate.js';
 import { postgresReplicas, singleProcess, type Replicas } from './replicas.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';

@@ -17,23 +17,7 @@ import {
 import type SqliteDatabase from 'better-sqlite3';
 import type { EngineName, Executor } from './engine.js';
 import type { Database } from './schema.js';
-
-const engines = new WeakMap<Executor, EngineName>();
-const sqliteTransactions = new WeakMap<Executor, SqliteDatabase.Database>();
-
-/** Called by the engine for its query builder and for each transaction it opens. */
-export function registerExecutor(executor: Executor, engine: EngineName, sqliteInTransaction?: SqliteDatabase.Database): void {
-  engines.set(executor, engine);
-  if (sqliteInTransaction) sqliteTransactions.set(executor, sqliteInTransaction);
-}
-
-/**
- * Called by the engine when a transaction has ended: a stray use of its executor afterwards
- * must not run straight on the connection, which may by then be inside another transaction.
- */
-export function forgetTransaction(executor: Executor): void {
-  sqliteTransactions.delete(executor);
-}
+import { engineOf, sqliteConnectionOf } from './executors.js';
 
 /**
  * The placeholders a fixed statement's query is built with: `p('key')` stands for the value
@@ -196,8 +180,8 @@ export class FixedStatement<Row = never, P extends object = readonly unknown[]> 
 
   /** The prepared statement to run straight on the connection, when inside a SQLite transaction. */
   protected onConnection(executor: Executor): PreparedOnce | undefined {
-    const native = sqliteTransactions.get(executor);
-    if (!native?.inTransaction) return undefined;
+    const native = sqliteConnectionOf(executor);
+    if (!native) return undefined;
     let prepared = this.prepared.get(native);
     if (!prepared) {
       const statement = native.prepare(this.compiledFor('sqlite').query.sql);
@@ -208,7 +192,7 @@ export class FixedStatement<Row = never, P extends object = readonly unknown[]> 
   }
 
   protected throughBuilder<R>(executor: Executor, form: Form, values: P) {
-    const engine = engines.get(executor);
+    const engine = engineOf(executor);
     if (!engine) throw new Error('FixedStatement: executor not opened by openDatabase');
     const compiled = this.compiledFor(engine, form);
     return executor.executeQuery<R>({ ...compiled.query, parameters: argumentsOf(compiled, values) });
@@ -240,7 +224,7 @@ export class FixedInsert<P extends object = readonly unknown[]> extends FixedSta
   async insert(executor: Executor, values: P): Promise<number> {
     const prepared = this.onConnection(executor);
     if (prepared) return Number(prepared.statement.run(...argumentsOf(this.compiledFor('sqlite'), values)).lastInsertRowid);
-    if (engines.get(executor) === 'sqlite') return Number((await this.throughBuilder(executor, 'plain', values)).insertId);
+    if (engineOf(executor) === 'sqlite') return Number((await this.throughBuilder(executor, 'plain', values)).insertId);
     const result = await this.throughBuilder<{ id: number | string }>(executor, 'returning id', values);
     return Number(result.rows[0]!.id);
   }
