@@ -37,7 +37,7 @@ test('domains write only inside a change: no insert, update or delete on the sha
 const MEMO_WEAKMAPS = new Map([
   ['src/events/hub.ts', 'an event\'s JSON bytes, encoded once however many subscribers receive it'],
   ['src/rules/scan.ts', 'the single-line variant of a compiled pattern'],
-  ['src/db/fixed-statement.ts', 'prepared statements and the engine of each executor, kept by the database layer'],
+  ['src/db/executors.ts', 'the engine of each executor and the SQLite connection of each open transaction, kept by the database layer'],
 ]);
 
 test('no module-level WeakMap holds app state', () => {
