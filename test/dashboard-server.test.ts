@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { startDashboardStack } from './support/dashboard.js';
 import { startDashboard } from '../src/dashboard/server.js';
@@ -141,4 +142,109 @@ test('startDashboard logs and skips a dashboard whose address is taken, leaving 
   t.after(() => started.close());
   const page = await fetch(`${started.url}/`);
   assert.equal(page.status, 200);
+});
+
+/**
+ * Sends one raw request to host:port and resolves with the answer's status line and text: at
+ * once for a 101 (the upgrade happened), else when the server closes the connection.
+ */
+function rawRequest(port: number, text: string): Promise<{ status: number; answer: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    const done = () => {
+      socket.destroy();
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), answer });
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      if (/^HTTP\/1\.1 101 /.test(answer) && answer.includes('\r\n\r\n')) done();
+    });
+    socket.on('close', done);
+    socket.on('error', reject);
+  });
+}
+
+test('the dashboard connects to nothing but its API, whatever the request line names', async (t) => {
+  // A decoy on another port: any connection to it means the dashboard was steered away from its API.
+  let decoyConnections = 0;
+  const decoy = createServer((socket) => {
+    decoyConnections++;
+    socket.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\ndecoy');
+  });
+  await new Promise<void>((resolve) => decoy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => decoy.close(() => resolve())));
+  const decoyAt = `127.0.0.1:${(decoy.address() as { port: number }).port}`;
+
+  const stack = await startDashboardStack();
+  t.after(stack.close);
+  const port = Number(new URL(stack.dashboard.url).port);
+  const plain = 'Connection: close\r\n';
+  const upgrade = `Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n`;
+  const ask = (target: string, headers: string, host = `127.0.0.1:${port}`) =>
+    rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${headers}\r\n`);
+
+  // The same raw requests do reach the API when they name an API path.
+  assert.equal((await ask('/api/state', plain)).status, 200);
+
+  const steering = [
+    `//${decoyAt}/api/x`,
+    `//${decoyAt}/api/events/subscribe`,
+    `http://${decoyAt}/api/x`,
+    `http://${decoyAt}/api/events/subscribe`,
+    `/api//${decoyAt}/x`,
+    `/api/..%2F..%2F%2F${decoyAt}/x`,
+    `/api/%2F%2F${decoyAt}/x`,
+    `/health//${decoyAt}/`,
+    `/api/events/subscribe/..//${decoyAt}/`,
+  ];
+  for (const target of steering) {
+    for (const headers of [plain, upgrade]) {
+      const { status, answer } = await ask(target, headers);
+      assert.ok(status >= 400 && status < 500, `GET ${target} ${headers === upgrade ? 'with' : 'without'} Upgrade answered ${status}: ${answer}`);
+      assert.doesNotMatch(answer, /decoy/);
+    }
+  }
+  // A Host header naming the decoy does not move the event stream relay either: it goes to the API.
+  const relayed = await ask('/api/events/subscribe?pattern=*', upgrade, decoyAt);
+  assert.equal(relayed.status, 101);
+  assert.equal(decoyConnections, 0, 'the dashboard never connected to the decoy');
+});
+
+test('the dashboard refuses a WebSocket upgrade anywhere but the event stream', async (t) => {
+  const stack = await startDashboardStack();
+  t.after(stack.close);
+  const port = Number(new URL(stack.dashboard.url).port);
+  const key = randomBytes(16).toString('base64');
+  for (const path of ['/', '/app.js', '/api/state', '/health']) {
+    const { status, answer } = await rawRequest(port,
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`);
+    assert.equal(status, 404, path);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string; reason: string };
+    assert.equal(body.error, `no WebSocket endpoint at ${path}`);
+    assert.equal(body.reason, 'no_route');
+  }
+});
+
+test('dashboard files are revalidated, never cached stale, and answer HEAD and conditional requests', async (t) => {
+  const stack = await startDashboardStack();
+  t.after(stack.close);
+  const base = stack.dashboard.url;
+  const page = await fetch(`${base}/app.js`);
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('cache-control'), 'no-cache');
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
+  assert.match(page.headers.get('content-type') ?? '', /^text\/javascript/);
+  const etag = page.headers.get('etag');
+  assert.ok(etag, 'an ETag to revalidate with');
+  // Raw, because fetch() adds Cache-Control: no-cache to a request with If-None-Match.
+  const port = Number(new URL(base).port);
+  const again = await rawRequest(port, `GET /app.js HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nIf-None-Match: ${etag}\r\nConnection: close\r\n\r\n`);
+  assert.equal(again.status, 304);
+  const head = await fetch(`${base}/`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.match(head.headers.get('content-type') ?? '', /^text\/html/);
+  assert.equal(await head.text(), '');
 });

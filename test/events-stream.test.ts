@@ -307,3 +307,23 @@ test(`a subscriber that never reads does not hold up a fast one, and is told wha
   }
   assert.deepEqual(fetched, ids.slice(ids.indexOf(before.id!) + 1, ids.indexOf(after.id!)));
 });
+
+test('a WebSocket upgrade is routed like any request: schema, preHandler and error handler answer refusals', async (t) => {
+  const { url, close } = await startListeningApp({ authToken: 's3cret' });
+  t.after(close);
+  const bearer = { headers: { authorization: 'Bearer s3cret' } };
+
+  const badCursor = await refusal(subscribeUrl(url, '?after=yesterday'), bearer);
+  assert.equal(badCursor.status, 400);
+  assert.match(JSON.parse(badCursor.body).error, /invalid after "yesterday"/);
+  assert.equal(JSON.parse(badCursor.body).reason, 'bad_request');
+
+  // Only the event stream takes upgrades; other routes (and unknown paths) refuse them.
+  for (const path of ['/api/state', '/api/nope', '/health']) {
+    const refused = await refusal(`${url}${path}`, bearer);
+    assert.equal(refused.status, 404, path);
+    assert.deepEqual(JSON.parse(refused.body), { error: `no WebSocket endpoint at ${path}`, code: 404, reason: 'no_route' });
+  }
+  // Auth comes first, as for every request.
+  assert.equal((await refusal(`${url}/api/state`)).status, 401);
+});

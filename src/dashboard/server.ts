@@ -1,10 +1,9 @@
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { parseBind } from '../server/config.js';
-import { errorJson } from '../kernel/errors.js';
-import { proxyHttp, WebSocketRelay } from './proxy.js';
-import { StaticFiles } from './static-files.js';
+import { HttpError, badRequest, errorBody } from '../kernel/errors.js';
+import { apiProxy } from './proxy.js';
+import { dashboardFiles } from './static-files.js';
 
 /** A running dashboard server. */
 export interface DashboardServer {
@@ -20,61 +19,53 @@ export interface DashboardOptions {
   port?: number;
 }
 
-/** Paths the browser may reach on the API through the dashboard's origin. */
-function isApiPath(pathname: string): boolean {
-  return pathname === '/health' || pathname === '/api' || pathname.startsWith('/api/');
+/**
+ * The dashboard as a small fastify app: its shipped files (static-files.ts), and `/api/*` and
+ * `/health` forwarded to the API (proxy.ts). Errors have the API's shape (`errorBody`).
+ */
+export async function buildDashboardApp(apiUrl: URL): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
+    if (err instanceof HttpError) return reply.status(err.status).send(err.body());
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    return reply.status(status).send(errorBody(status, status >= 500 ? 'internal server error' : err.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return reply.status(405).header('allow', 'GET, HEAD').send(errorBody(405, `method ${request.method} not allowed on ${path}`));
+    }
+    return reply.status(404).send(errorBody(404, `no dashboard file ${path}`));
+  });
+
+  // Browsers ask for paths. Only a client that takes the dashboard for a forward proxy sends
+  // a whole URL (`GET http://host/…`), and it is not one.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const target = request.raw.url ?? '';
+    done(target.startsWith('/') ? undefined : badRequest(`the dashboard is not a proxy: request a path, not ${target.split('?')[0]}`));
+  });
+
+  await apiProxy(app, apiUrl);
+  await dashboardFiles(app);
+  return app;
 }
 
 /**
- * Starts the dashboard on its own address: static pages from the package, `/api/*` and
- * `/health` proxied to the API, and WebSocket upgrades on `/api/*` relayed to it.
+ * Starts the dashboard on its own address, in front of the API at `apiUrl`.
  */
 export async function startDashboardServer(options: DashboardOptions): Promise<DashboardServer> {
-  const apiUrl = new URL(options.apiUrl);
-  const files = new StaticFiles();
-  const relay = new WebSocketRelay(apiUrl);
-
-  const server: Server = createServer((request, response) => {
-    const pathname = new URL(request.url ?? '/', 'http://dashboard').pathname;
-    if (isApiPath(pathname)) {
-      proxyHttp(apiUrl, request, response);
-      return;
-    }
-    files.serve(request, response, pathname).catch(() => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(errorJson(500, `cannot read dashboard file ${pathname}`));
-    });
-  });
-  server.on('upgrade', (request, socket, head) => {
-    const pathname = new URL(request.url ?? '/', 'http://dashboard').pathname;
-    if (!pathname.startsWith('/api/')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    relay.handleUpgrade(request, socket, head);
-  });
-
+  const app = await buildDashboardApp(new URL(options.apiUrl));
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  try {
+    await app.listen({ host, port: options.port ?? 0 });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const { port } = app.server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-
-  return {
-    url: `http://${shownHost}:${port}`,
-    async close() {
-      await relay.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return { url: `http://${shownHost}:${port}`, close: () => app.close() };
 }
 
 /**

@@ -1,10 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorJson } from '../kernel/errors.js';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
 
 /**
  * The dashboard's own pages sit next to this module: `src/dashboard/public` when run from
@@ -40,6 +38,7 @@ function vendorFiles(): Map<string, string> {
   ]);
 }
 
+// Our own table rather than the mime package's, which still calls modules application/javascript.
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -51,55 +50,28 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
-/** Serves GET/HEAD requests for the page, its modules and the vendored libraries. */
-export class StaticFiles {
-  private readonly vendor = vendorFiles();
+function setFileHeaders(response: { setHeader(name: string, value: string): unknown }, path: string): void {
+  response.setHeader('content-type', CONTENT_TYPES[extname(path)] ?? 'application/octet-stream');
+  // Pages change with the package version: revalidate (ETag, Last-Modified) instead of caching stale modules.
+  response.setHeader('cache-control', 'no-cache');
+  response.setHeader('x-content-type-options', 'nosniff');
+  response.setHeader('referrer-policy', 'no-referrer');
+}
 
-  constructor(private readonly root: string = PUBLIC_DIR) {}
-
-  /** Maps a request path to a file inside the public folder or the vendor list; undefined when outside. */
-  resolvePath(pathname: string): string | undefined {
-    const vendored = this.vendor.get(pathname);
-    if (vendored) return vendored;
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(pathname);
-    } catch {
-      return undefined;
-    }
-    if (decoded.includes('\0')) return undefined;
-    const relative = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-    const file = resolve(this.root, relative);
-    // Never serve anything outside the public folder (`/../../etc/passwd`).
-    if (file !== this.root && !file.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep)) return undefined;
-    return file;
-  }
-
-  async serve(request: IncomingMessage, response: ServerResponse, pathname: string): Promise<void> {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' });
-      response.end(errorJson(405, `method ${request.method} not allowed on ${pathname}`));
-      return;
-    }
-    const file = this.resolvePath(pathname);
-    const info = file ? await stat(file).catch(() => undefined) : undefined;
-    if (!file || !info?.isFile()) {
-      response.writeHead(404, { 'content-type': 'application/json' });
-      response.end(errorJson(404, `no dashboard file ${pathname}`));
-      return;
-    }
-    response.writeHead(200, {
-      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      'content-length': info.size,
-      // Pages change with the package version; revalidate instead of caching stale modules.
-      'cache-control': 'no-cache',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-    });
-    if (request.method === 'HEAD') {
-      response.end();
-      return;
-    }
-    createReadStream(file).on('error', () => response.destroy()).pipe(response);
+/**
+ * Serves the page, its modules and the vendored libraries (GET and HEAD) with @fastify/static,
+ * which keeps every request inside the public folder and answers conditional requests. A path
+ * with no file goes to the app's not-found handler.
+ */
+export async function dashboardFiles(app: FastifyInstance): Promise<void> {
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    index: 'index.html',
+    contentType: false,
+    cacheControl: false,
+    setHeaders: setFileHeaders,
+  });
+  for (const [url, file] of vendorFiles()) {
+    app.get(url, (_request, reply) => reply.sendFile(basename(file), dirname(file)));
   }
 }

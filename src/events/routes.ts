@@ -6,8 +6,8 @@ import { EVENT_ACTIONS, publishEvent } from './publish.js';
 import { readHistory, MAX_HISTORY } from './history.js';
 import { pruneEvents } from './prune.js';
 import { topicProblem } from './topics.js';
-import { parseCursor, parsePattern, parseSubscription } from './subscription.js';
-import { serveEventSockets, SUBSCRIBE_PATH } from './websocket.js';
+import { parseCursor, parsePattern, readSubscription } from './subscription.js';
+import { eventSocketServer, SUBSCRIBE_PATH } from './websocket.js';
 import { eventSourceServer } from './sse.js';
 import { replicaFanOut } from './fanout.js';
 
@@ -109,10 +109,14 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
     return events;
   });
 
-  // WebSocket upgrades of SUBSCRIBE_PATH never reach the router; plain GETs do, for SSE.
-  serveEventSockets(app);
+  // One route for both kinds of stream: an upgrade goes to wsHandler, a plain GET to the handler.
+  app.decorateRequest('eventSubscription', null);
   const openEventSource = eventSourceServer(app);
-  app.get<{ Querystring: SubscribeQuerystring }>(SUBSCRIBE_PATH, {
+  app.route<{ Querystring: SubscribeQuerystring }>({
+    method: 'GET',
+    url: SUBSCRIBE_PATH,
+    preHandler: readSubscription,
+    wsHandler: eventSocketServer(app, (request) => request.eventSubscription!),
     schema: {
       summary: 'Live events: WebSocket (upgrade) or Server-Sent Events (Accept: text/event-stream)',
       description:
@@ -134,16 +138,13 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
         426: { $ref: 'KoorError#' },
       },
     },
-  }, async (request, reply) => {
-    if (!(request.headers.accept ?? '').includes('text/event-stream')) {
-      reply.header('upgrade', 'websocket');
-      throw new HttpError(426, `${SUBSCRIBE_PATH} needs a WebSocket upgrade or the header Accept: text/event-stream`);
-    }
-    const lastEventId = request.headers['last-event-id'];
-    const subscription = request.query.after !== undefined
-      ? parseSubscription(request.query.pattern, request.query.after)
-      : parseSubscription(request.query.pattern, typeof lastEventId === 'string' ? lastEventId : undefined, 'Last-Event-ID');
-    openEventSource(reply, subscription, request.actor);
+    handler: async (request, reply) => {
+      if (!(request.headers.accept ?? '').includes('text/event-stream')) {
+        reply.header('upgrade', 'websocket');
+        throw new HttpError(426, `${SUBSCRIBE_PATH} needs a WebSocket upgrade or the header Accept: text/event-stream`);
+      }
+      openEventSource(reply, request.eventSubscription!, request.actor);
+    },
   });
 
   const prune = new IntervalJob('events.prune', ctx.config.pruneIntervalMs, () => pruneEvents(ctx), ctx.log);

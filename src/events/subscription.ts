@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../kernel/errors.js';
 import { TopicPattern, TopicPatternError } from './topics.js';
 
@@ -30,4 +31,24 @@ export function parseSubscription(pattern: string | undefined, after: string | u
     pattern: parsePattern(pattern ?? '*', 'pattern')!,
     after: parseCursor(after, afterParam),
   };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What a request to the subscribe route asked for, read by its preHandler. */
+    eventSubscription: Subscription | null;
+  }
+}
+
+/**
+ * preHandler of `GET /api/events/subscribe`: reads `?pattern=` and `?after=` (else the
+ * `Last-Event-ID` header a reconnecting EventSource sends) before any stream opens, so a bad
+ * value is an ordinary 400 answer, for a WebSocket upgrade as for Server-Sent Events.
+ */
+export async function readSubscription(request: FastifyRequest): Promise<void> {
+  const query = request.query as { pattern?: string; after?: string };
+  const lastEventId = request.headers['last-event-id'];
+  request.eventSubscription = query.after !== undefined
+    ? parseSubscription(query.pattern, query.after)
+    : parseSubscription(query.pattern, typeof lastEventId === 'string' ? lastEventId : undefined, 'Last-Event-ID');
 }

@@ -20,6 +20,7 @@ import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { frameworkErrorBody, installErrorHandling } from './error-handler.js';
 import authPlugin from './auth.js';
+import webSocketSupport from '../kernel/websockets.js';
 import auditHooks from '../audit/hooks.js';
 import metricsHooks from '../metrics/hooks.js';
 import healthRoutes from './health.js';
@@ -144,6 +145,8 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
       security: [{ bearer: [] }],
     },
   });
+  // Before any route: WebSocket upgrades are routed (and refused) like every other request.
+  await app.register(webSocketSupport, { goingAway: 'server shutting down' });
   await app.register(authPlugin);
   await app.register(auditHooks);
   await app.register(metricsHooks);
