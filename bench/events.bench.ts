@@ -1,62 +1,32 @@
-// Event bus figures (issue 3), all measured in this run on this machine:
+// Event bus figures, all measured in this run on this machine:
 //
 // 1. Publish throughput: autocannon POSTs to /api/events/publish (32 connections) next to a
-//    bare node:http server that reads the same body and answers a small JSON (the baseline),
-//    in interleaved rounds, medians reported.
-// 2. Publish→receive latency: the server runs in its own process; this process holds the
-//    WebSocket subscribers and publishes at a steady rate over keep-alive HTTP, timing each
-//    event from the moment its POST starts until each subscriber has parsed it.
-//    100 subscribers at 1 000 events/s (target p99 < 10 ms), then 1 000 subscribers at 100
-//    events/s, with the server's resident memory read from /proc (target < 200 MB).
-// 3. The latency floor: the same 100-subscriber run against bare-broadcast.ts, a server that
-//    only relays each POST to every socket, before and after koor-server's run.
-import { createServer, Agent, request, type Server } from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//    bare node:http server that reads the same body and answers a small JSON (the floor), in
+//    interleaved rounds, medians reported.
+// 2. Publish→receive latency at 100 WebSocket subscribers and 1 000 events/s, against its
+//    floor: bare-broadcast.ts, a server that only relays each POST to every socket. Both run in
+//    their own processes; this process holds the subscribers and publishes at a steady rate
+//    over keep-alive HTTP, timing each event from the moment its POST starts until each
+//    subscriber has parsed it. Floor and koor-server alternate round by round; the target
+//    (issue 17) is koor-server's median p99 at most 2× the floor's.
+// 3. 1 000 subscribers at 100 events/s, with the server's resident memory read from /proc.
+import { createServer, Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import { buildApp } from '../src/server/app.js';
+import {
+  CONNECTIONS, cpuSeconds, figuresLine, listen, measure, median, medianFigures, percentile, ratioText, rssMegabytes, sleep,
+  startScript, startServerProcess, stopProcess, type Bench, type Figures,
+} from './common.js';
 
-type Report = (line: string) => void;
-
-const CONNECTIONS = 32;
-const ROUNDS = 3;
-const ROUND_S = Number(process.env.KOOR_BENCH_ROUND_SECONDS ?? 1);
-const LATENCY_S = Number(process.env.KOOR_BENCH_LATENCY_SECONDS ?? 5);
 const PUBLISH_BODY = JSON.stringify({ topic: 'bench.tick', data: { agent: 'backend', step: 'compile', ok: true } });
+const publishOptions = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: PUBLISH_BODY };
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const listen = (server: Server) =>
-  new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-
-interface Figures {
-  requests: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function measure(url: string, seconds = ROUND_S): Promise<Figures> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: PUBLISH_BODY,
-    connections: CONNECTIONS,
-    duration: seconds,
-    workers: 1,
-  } as autocannon.Options);
-  return { requests: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
-}
-
-async function publishThroughput(report: Report): Promise<void> {
+async function publishThroughput(bench: Bench): Promise<void> {
+  const { report, options } = bench;
   const bare = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -73,28 +43,19 @@ async function publishThroughput(report: Report): Promise<void> {
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/events/publish`;
-    await measure(bareUrl);
-    await measure(url);
+    const seconds = options.roundSeconds;
+    await measure(bareUrl, seconds, publishOptions);
+    await measure(url, seconds, publishOptions);
     const rounds = { bare: [] as Figures[], publish: [] as Figures[] };
-    for (let round = 0; round < ROUNDS; round++) {
-      rounds.bare.push(await measure(bareUrl));
-      rounds.publish.push(await measure(url));
+    for (let round = 0; round < options.rounds; round++) {
+      rounds.bare.push(await measure(bareUrl, seconds, publishOptions));
+      rounds.publish.push(await measure(url, seconds, publishOptions));
     }
-    const pick = (list: Figures[]): Figures => ({
-      requests: median(list.map((f) => f.requests)),
-      p50: median(list.map((f) => f.p50)),
-      p99: median(list.map((f) => f.p99)),
-      errors: list.reduce((n, f) => n + f.errors, 0),
-    });
-    const base = pick(rounds.bare);
-    const publish = pick(rounds.publish);
-    const line = (name: string, f: Figures, ratio?: number) =>
-      `${name.padEnd(26)} ${f.requests.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms` +
-      (ratio === undefined ? '' : `  ${(ratio * 100).toFixed(0).padStart(3)} % of baseline`) +
-      (f.errors ? `  (${f.errors} errors)` : '');
-    report(`publish: ${CONNECTIONS} connections, median of ${ROUNDS} interleaved rounds of ${ROUND_S} s`);
-    report(line('bare node:http (base)', base));
-    report(line('POST /api/events/publish', publish, publish.requests / base.requests));
+    const base = medianFigures(rounds.bare);
+    const publish = medianFigures(rounds.publish);
+    report(`publish: ${CONNECTIONS} connections, median of ${options.rounds} interleaved rounds of ${seconds} s`);
+    report(figuresLine('bare node:http (floor)', base));
+    report(figuresLine('POST /api/events/publish', publish, `  ${ratioText(publish.requests / base.requests)} floor`));
   } finally {
     await app.close();
     await new Promise((resolve) => bare.close(resolve));
@@ -102,59 +63,10 @@ async function publishThroughput(report: Report): Promise<void> {
   }
 }
 
-/** Starts a server script in its own process (compiled when benchmarking dist/, via tsx from source). */
-async function startProcess(script: string, args: (port: number) => string[]): Promise<{ child: ChildProcess; url: string }> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const file = fileURLToPath(new URL(`${script}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-  const probe = createServer();
-  const port = Number(new URL(await listen(probe)).port);
-  await new Promise((resolve) => probe.close(resolve));
-  const child = spawn(process.execPath, [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), file, ...args(port)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { child, url };
-    } catch {
-      if (i > 300) throw new Error(`${script} did not start`);
-    }
-    await sleep(50);
-  }
-}
-
-const startServerProcess = (dataDir: string) =>
-  startProcess('../src/bin/koor-server', (port) => ['--bind', `127.0.0.1:${port}`, '--dashboard-bind', '', '--data-dir', dataDir, '--log-level', 'warn']);
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-/** CPU seconds a process has used so far (Linux; clock ticks are 100 per second there). */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-function rssMegabytes(pid: number): number | null {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 interface LatencyRun {
   subscribers: number;
   rate: number;
+  seconds: number;
   published: number;
   samples: Float64Array;
   missing: number;
@@ -166,7 +78,7 @@ interface LatencyRun {
   clientCpu: number;
 }
 
-export async function publishReceiveLatency(url: string, pid: number, subscribers: number, rate: number): Promise<LatencyRun> {
+export async function publishReceiveLatency(url: string, pid: number, subscribers: number, rate: number, seconds: number): Promise<LatencyRun> {
   const rssIdle = rssMegabytes(pid);
   const sentAt: number[] = [];
   const samples: number[] = [];
@@ -214,7 +126,7 @@ export async function publishReceiveLatency(url: string, pid: number, subscriber
   let firstMeasured = -1;
   let rssReadAt = 0;
   let cpuStart = { server: cpuSeconds(pid), client: process.cpuUsage(), at: performance.now() };
-  while (performance.now() - start < warmupMs + LATENCY_S * 1000) {
+  while (performance.now() - start < warmupMs + seconds * 1000) {
     const elapsed = performance.now() - start;
     if (!measuring && elapsed >= warmupMs) {
       measuring = true;
@@ -248,58 +160,68 @@ export async function publishReceiveLatency(url: string, pid: number, subscriber
   for (const ws of sockets) ws.terminate();
   agent.destroy();
   const sorted = Float64Array.from(samples).sort();
-  return { subscribers, rate, published: published - firstMeasured, samples: sorted, missing: Math.max(0, expected - samples.length), rssIdle, rssConnected, rssPeak, serverCpu, clientCpu };
+  return { subscribers, rate, seconds, published: published - firstMeasured, samples: sorted, missing: Math.max(0, expected - samples.length), rssIdle, rssConnected, rssPeak, serverCpu, clientCpu };
 }
 
-/** The floor's 100-subscriber run: the same clients and rate against bare-broadcast.ts. */
-async function floorRun(): Promise<LatencyRun> {
-  const { child, url } = await startProcess('bare-broadcast', (port) => [String(port)]);
-  try {
-    return await publishReceiveLatency(url, child.pid!, 100, 1000);
-  } finally {
-    await stopProcess(child);
-  }
-}
+export async function run(bench: Bench): Promise<void> {
+  const { report, options } = bench;
+  await publishThroughput(bench);
 
-export async function run(report: Report): Promise<void> {
-  await publishThroughput(report);
-
+  // Latency rounds are longer than throughput rounds: a p99 wants samples.
+  const seconds = Math.max(2, 2 * options.roundSeconds);
   const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-'));
-  const { child, url } = await startServerProcess(dataDir);
+  const koor = await startServerProcess(dataDir);
+  const floor = await startScript('bare-broadcast', (port) => [String(port)]);
   try {
     const mb = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(0)} MB`);
     const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(0)} %`);
-    const describe = (r: LatencyRun, name = 'WS subscribers', withMemory = true) => {
-      const p50 = percentile(r.samples, 50);
-      const p99 = percentile(r.samples, 99);
+    const cpu = (list: LatencyRun[]) => {
+      const server = list.map((r) => r.serverCpu).filter((v): v is number => v !== null);
+      return `CPU (of one core): server ${pct(server.length ? median(server) : null)}, publisher+subscribers process ${pct(median(list.map((r) => r.clientCpu)))}`;
+    };
+    const describe = (list: LatencyRun[], name: string) => {
+      const p50 = median(list.map((r) => percentile(r.samples, 50)));
+      const p99 = median(list.map((r) => percentile(r.samples, 99)));
+      const p99s = list.map((r) => percentile(r.samples, 99).toFixed(1)).join(', ');
+      const max = Math.max(...list.map((r) => r.samples[r.samples.length - 1] ?? 0));
+      const deliveries = list.reduce((n, r) => n + r.samples.length, 0);
+      const missing = list.reduce((n, r) => n + r.missing, 0);
+      const first = list[0]!;
       report(
-        `${String(r.subscribers).padStart(4)} ${name} @ ${r.rate} events/s for ${LATENCY_S} s: ` +
-          `p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms  max ${r.samples[r.samples.length - 1]?.toFixed(1)} ms  ` +
-          `(${r.samples.length} deliveries${r.missing ? `, ${r.missing} not received` : ''})`,
+        `${name}: ${first.subscribers} subscribers @ ${first.rate} events/s, ${list.length}×${first.seconds} s: ` +
+          `p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms (rounds ${p99s})  max ${max.toFixed(1)} ms  ` +
+          `(${deliveries} deliveries${missing ? `, ${missing} not received` : ''})`,
       );
-      if (withMemory) report(`     server RSS: idle ${mb(r.rssIdle)}, subscribers connected ${mb(r.rssConnected)}, peak while publishing ${mb(r.rssPeak)}`);
-      report(`     CPU (of one core): server ${pct(r.serverCpu)}, publisher+subscribers process ${pct(r.clientCpu)}`);
+      report(`     ${cpu(list)}`);
       return { p50, p99 };
     };
-    const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
     report('latency: each server in its own process; publisher and subscribers in this process');
-    // The floor runs before and after koor-server, so that a change in the machine's load
-    // during the run shows up as a gap between the two floors.
     report('floor: bare-broadcast (node:http + ws, sends each event on arrival, stores nothing)');
-    const floorBefore = describe(await floorRun(), 'subscribers, floor', false);
-    const hundred = describe(await publishReceiveLatency(url, child.pid!, 100, 1000));
-    const floorAfter = describe(await floorRun(), 'subscribers, floor', false);
+    const runs = { floor: [] as LatencyRun[], koor: [] as LatencyRun[] };
+    for (let round = 0; round < options.rounds; round++) {
+      runs.floor.push(await publishReceiveLatency(floor.url, floor.child.pid!, 100, 1000, seconds));
+      runs.koor.push(await publishReceiveLatency(koor.url, koor.child.pid!, 100, 1000, seconds));
+    }
+    const floorFigures = describe(runs.floor, 'floor      ');
+    const koorFigures = describe(runs.koor, 'koor-server');
+    const last = runs.koor[runs.koor.length - 1]!;
+    report(`     koor-server RSS: idle ${mb(last.rssIdle)}, subscribers connected ${mb(last.rssConnected)}, peak while publishing ${mb(last.rssPeak)}`);
     // 1 000 subscribers at 1 000 events/s would be a million frames a second; 100 events/s keeps
     // the fan-out volume of the first run (100 000 frames/s) with ten times the connections.
-    const thousand = await publishReceiveLatency(url, child.pid!, 1000, 100);
-    describe(thousand);
-    const floorP99 = Math.min(floorBefore.p99, floorAfter.p99);
-    report(`koor-server p99 is ${(hundred.p99 / floorP99).toFixed(2)}× the floor's (better of its two runs: ${floorP99.toFixed(2)} ms)`);
-    report(`${verdict(hundred.p99 < 10)} p99 < 10 ms with 100 subscribers at 1000 events/s (${hundred.p99.toFixed(2)} ms; floor ${floorP99.toFixed(2)} ms)`);
-    if (thousand.rssPeak !== null) report(`${verdict(thousand.rssPeak < 200)} server RSS < 200 MB with 1000 subscribers (peak ${mb(thousand.rssPeak)})`);
+    const thousand = await publishReceiveLatency(koor.url, koor.child.pid!, 1000, 100, seconds);
+    describe([thousand], 'koor-server');
+    report(`     koor-server RSS: idle ${mb(thousand.rssIdle)}, subscribers connected ${mb(thousand.rssConnected)}, peak while publishing ${mb(thousand.rssPeak)}`);
     report(`(load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores)`);
+    bench.target({
+      name: 'publish→receive p99 ÷ bare-broadcast p99',
+      ratio: koorFigures.p99 / floorFigures.p99,
+      goal: 2,
+      kind: 'max',
+      detail: `${koorFigures.p99.toFixed(2)} ms vs ${floorFigures.p99.toFixed(2)} ms; 100 subscribers, 1000 events/s`,
+    });
   } finally {
-    await stopProcess(child);
+    await stopProcess(koor.child);
+    await stopProcess(floor.child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,155 +1,219 @@
-// State store throughput and latency at 32 connections with a 2 KB JSON value, next to a bare
-// node:http server answering the same 2 KB body (the baseline), all measured in this run.
-// Targets (issue 2): GET >= 60 % of the baseline's req/s, PUT >= 30 %, GET p99 < 5 ms.
-// PUT is measured twice: with the default synchronous=FULL (a commit survives a power loss)
-// and on a second server with --sqlite-synchronous normal, to show what durability costs.
+// The state store at 32 connections with a 2 KB JSON value, next to what the same machine
+// does in the same run: a bare node:http server (the floor: answering 2 KB, or taking 2 KB
+// and answering), etcd's v3 HTTP/JSON gateway (put and range of the same 2 KB value) and Redis
+// (redis-benchmark SET/GET of 2 KB, with `appendfsync always` and without persistence).
 //
-// The three targets are measured in interleaved rounds (baseline, GET, PUT, baseline, …) and
-// each figure is the median over the rounds, so that load from other processes on the machine
-// shifts all three alike instead of whichever ran at a bad moment. autocannon runs in its own
-// worker thread, so the load generator does not share the server's event loop.
-import { createServer, type Server } from 'node:http';
+// Targets (issue 17): durable PUT >= 1.5× etcd put; GET >= 3× etcd range and >= 0.55× the
+// bare server's GET.
+//
+// Everything is measured in interleaved rounds (floor, Koor, etcd, Redis, floor, …) and each
+// figure is the median over the rounds, so that load from other processes on the machine
+// shifts them alike instead of whichever ran at a bad moment. autocannon, the load generator
+// for the HTTP servers, runs in its own worker thread, off the in-process server's event loop.
+// Redis speaks its own protocol, so its figures come from redis-benchmark (a C client that
+// costs less per request than autocannon): read them as Redis's own best case.
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import autocannon from 'autocannon';
 import { buildApp } from '../src/server/app.js';
+import {
+  CONNECTIONS, figuresLine, listen, measure, median, medianFigures, ratioText, reportedDurability, sleep, twoKilobyteJson,
+  type Bench, type Figures,
+} from './common.js';
+import { base64, ensureInstalled, redisBenchmark, startEtcd, startRedis, type RedisFigures, type RunningPeer } from './peers.js';
 
-type Report = (line: string) => void;
-
-const CONNECTIONS = 32;
-const ROUNDS = Number(process.env.KOOR_BENCH_ROUNDS ?? 7);
-/** Seconds per target and round: 7 rounds of 1 s = about 7 s per target. */
-const ROUND_S = Number(process.env.KOOR_BENCH_ROUND_SECONDS ?? 1);
 const KEY = 'bench/team-plan';
 
-/** A 2 KB JSON document like an agent's plan. */
-function twoKilobyteJson(): string {
-  const tasks: Array<{ id: number; title: string; done: boolean }> = [];
-  let doc = '';
-  for (let i = 0; ; i++) {
-    tasks.push({ id: i, title: `task number ${i} for the backend agent`, done: i % 3 === 0 });
-    const next = JSON.stringify({ project: 'truck-wash', owner: 'backend', tasks });
-    if (next.length > 2048) break;
-    doc = next;
-  }
-  return doc.padEnd(2048, ' ');
-}
-
-interface Figures {
-  requests: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function measure(url: string, options: Partial<autocannon.Options> = {}, seconds = ROUND_S): Promise<Figures> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1, workers: 1, ...options } as autocannon.Options);
-  return {
-    requests: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
-  };
-}
-
 /**
- * A second between a write round and the next: the server copies what the writes left in
- * SQLite's write-ahead log into the database file in a background thread, and that work
- * belongs to the PUT figure, not to whichever round happens to come next.
+ * A second after each write round: the server copies what the writes left in SQLite's
+ * write-ahead log into the database file in a background thread, and that work belongs to the
+ * PUT figure, not to whichever round happens to come next.
  */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
+const settle = () => sleep(1000);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+type Name = 'bareGet' | 'barePut' | 'get' | 'put' | 'etcdRange' | 'etcdPut';
+type RedisName = 'redisGet' | 'redisSet' | 'redisDurableGet' | 'redisDurableSet';
 
-function medianFigures(rounds: Figures[]): Figures {
-  return {
-    requests: median(rounds.map((r) => r.requests)),
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
-  };
+/** The peers that could be started; a missing one carries why (printed, and its targets skip). */
+interface Peers {
+  etcd: (RunningPeer & { url: string }) | string;
+  redis: { plain: RunningPeer; durable: RunningPeer } | string;
 }
 
-const listen = (server: Server) =>
-  new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+async function startPeers(bench: Bench): Promise<Peers> {
+  const { report, options } = bench;
+  const start = async <T>(name: string, commands: string[], packages: string[], starter: () => Promise<T>): Promise<T | string> => {
+    const missing = ensureInstalled(commands, packages, options.install, report);
+    if (missing) return missing;
+    try {
+      return await starter();
+    } catch (err) {
+      return `${name} did not start: ${(err as Error).message}`;
+    }
+  };
+  const etcd = await start('etcd', ['etcd'], ['etcd-server'], startEtcd);
+  const redis = await start('redis-server', ['redis-server', 'redis-benchmark'], ['redis-server', 'redis-tools'], async () => {
+    const plain = await startRedis(false);
+    try {
+      return { plain, durable: await startRedis(true) };
+    } catch (err) {
+      await plain.stop();
+      throw err;
+    }
+  });
+  for (const [name, peer] of Object.entries({ etcd, redis })) if (typeof peer === 'string') report(`SKIP ${name}: ${peer}`);
+  return { etcd, redis };
+}
 
-export async function run(report: Report): Promise<void> {
+async function stopPeers(peers: Peers): Promise<void> {
+  if (typeof peers.etcd !== 'string') await peers.etcd.stop();
+  if (typeof peers.redis !== 'string') await Promise.all([peers.redis.plain.stop(), peers.redis.durable.stop()]);
+}
+
+export async function run(bench: Bench): Promise<void> {
+  const { report, options } = bench;
+  const seconds = options.roundSeconds;
   const body = twoKilobyteJson();
   const bytes = Buffer.from(body);
 
-  const bare = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
-    res.end(bytes);
+  // The floor: answers every request with the same 2 KB, after reading whatever body came.
+  const bare = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+      res.end(bytes);
+    });
   });
   const bareUrl = await listen(bare);
   const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-'));
-  const fastDataDir = mkdtempSync(join(tmpdir(), 'koor-bench-normal-'));
   const app = await buildApp({ dataDir, dashboardBind: '', logLevel: 'silent' });
-  const fast = await buildApp({ dataDir: fastDataDir, dashboardBind: '', logLevel: 'silent', sqliteSynchronous: 'normal' });
+  const peers = await startPeers(bench);
   try {
-    const putOptions = { method: 'PUT' as const, headers: { 'content-type': 'application/json' }, body };
-    const keyUrl = async (server: typeof app) => {
-      await server.listen({ host: '127.0.0.1', port: 0 });
-      const url = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}/api/state/${KEY}`;
-      await fetch(url, putOptions);
-      return url;
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const url = `${base}/api/state/${KEY}`;
+    const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+    if (!put.ok) throw new Error(`could not store the bench key: ${put.status} ${await put.text()}`);
+    const durability = (await reportedDurability(base)) ?? 'not reported by GET /api/metrics';
+
+    const json = { 'content-type': 'application/json' };
+    const putOptions = { method: 'PUT' as const, headers: json, body };
+    const etcdUrl = typeof peers.etcd === 'string' ? null : peers.etcd.url;
+    const etcdKey = base64(KEY);
+    const etcdPut = { method: 'POST' as const, headers: json, body: JSON.stringify({ key: etcdKey, value: base64(body) }) };
+    if (etcdUrl) {
+      const stored = await fetch(`${etcdUrl}/v3/kv/put`, etcdPut);
+      if (!stored.ok) throw new Error(`etcd put answered ${stored.status} ${await stored.text()}`);
+    }
+    // The order of a round: reads, then writes (Koor's followed by a settling second).
+    const runs: Partial<Record<Name, () => Promise<Figures>>> = {
+      bareGet: () => measure(bareUrl, seconds),
+      get: () => measure(url, seconds),
+      ...(etcdUrl && { etcdRange: () => measure(`${etcdUrl}/v3/kv/range`, seconds, { method: 'POST', headers: json, body: JSON.stringify({ key: etcdKey }) }) }),
+      barePut: () => measure(bareUrl, seconds, putOptions),
+      put: () => measure(url, seconds, putOptions),
+      ...(etcdUrl && { etcdPut: () => measure(`${etcdUrl}/v3/kv/put`, seconds, etcdPut) }),
     };
-    const url = await keyUrl(app);
-    const fastUrl = await keyUrl(fast);
+    // redis-benchmark runs a request count, not a duration: a warm-up run gives each test's
+    // rate, and each round then asks for about half a round's worth of requests (Redis has no
+    // target of its own; it is there to read the others by).
+    const redisRuns: Partial<Record<RedisName, () => Promise<RedisFigures>>> = {};
+    if (typeof peers.redis !== 'string') {
+      const { plain, durable } = peers.redis;
+      const add = (name: RedisName, peer: RunningPeer, test: 'set' | 'get') => {
+        let count = 5000;
+        redisRuns[name] = async () => {
+          const figures = await redisBenchmark(peer.port, test, count);
+          count = Math.max(1000, (figures.requests * seconds) / 2);
+          return figures;
+        };
+      };
+      // SET before GET, so that GET reads the 2 KB value SET stored.
+      add('redisSet', plain, 'set');
+      add('redisGet', plain, 'get');
+      add('redisDurableSet', durable, 'set');
+      add('redisDurableGet', durable, 'get');
+    }
 
     // Warm-up, then interleaved rounds.
-    await measure(bareUrl);
-    await measure(url);
-    await measure(url, putOptions);
-    await measure(fastUrl, putOptions);
+    const names = Object.keys(runs) as Name[];
+    const redisNames = Object.keys(redisRuns) as RedisName[];
+    for (const name of names) await runs[name]!();
+    for (const name of redisNames) await redisRuns[name]!();
     await settle();
-    const rounds: Record<'bare' | 'get' | 'put' | 'putNormal', Figures[]> = { bare: [], get: [], put: [], putNormal: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      rounds.bare.push(await measure(bareUrl));
-      rounds.get.push(await measure(url));
-      rounds.put.push(await measure(url, putOptions));
-      await settle();
-      rounds.putNormal.push(await measure(fastUrl, putOptions));
-      await settle();
+    const rounds = Object.fromEntries(names.map((name) => [name, [] as Figures[]])) as Record<Name, Figures[]>;
+    const redisRounds = Object.fromEntries(redisNames.map((name) => [name, [] as RedisFigures[]])) as Record<RedisName, RedisFigures[]>;
+    for (let round = 0; round < options.rounds; round++) {
+      for (const name of names) {
+        rounds[name].push(await runs[name]!());
+        if (name === 'put') await settle();
+      }
+      for (const name of redisNames) redisRounds[name].push(await redisRuns[name]!());
     }
-    const baseline = medianFigures(rounds.bare);
-    const get = medianFigures(rounds.get);
-    const put = medianFigures(rounds.put);
-    const putNormal = medianFigures(rounds.putNormal);
+    const figures = Object.fromEntries(names.map((name) => [name, medianFigures(rounds[name])])) as Partial<Record<Name, Figures>>;
+    const redis = Object.fromEntries(
+      redisNames.map((name) => [name, { requests: median(redisRounds[name].map((f) => f.requests)), p50: median(redisRounds[name].map((f) => f.p50)), p99: median(redisRounds[name].map((f) => f.p99)), errors: 0 }]),
+    ) as Partial<Record<RedisName, Figures>>;
 
-    const line = (name: string, f: Figures, ratio?: number) =>
-      `${name.padEnd(22)} ${f.requests.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms` +
-      (ratio === undefined ? '' : `  ${(ratio * 100).toFixed(0).padStart(3)} % of baseline`) +
-      (f.errors ? `  (${f.errors} errors)` : '');
-    const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-    const getRatio = get.requests / baseline.requests;
-    const putRatio = put.requests / baseline.requests;
+    const ratio = (a: Name, b: Name) => figures[a]!.requests / figures[b]!.requests;
     // The same ratio round by round: how far apart neighbouring rounds land on this machine.
-    const spread = (list: Figures[]) => {
-      const ratios = list.map((f, i) => (f.requests / rounds.bare[i]!.requests) * 100).sort((a, b) => a - b);
-      return `rounds ${ratios[0]!.toFixed(0)}–${ratios[ratios.length - 1]!.toFixed(0)} %`;
+    const spread = (a: Name, b: Name) => {
+      const ratios = rounds[a].map((f, i) => f.requests / rounds[b][i]!.requests).sort((x, y) => x - y);
+      return `rounds ${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)}`;
     };
+    const etcd = figures.etcdPut !== undefined;
 
-    report(`${CONNECTIONS} connections, 2 KB JSON value, median of ${ROUNDS} interleaved rounds of ${ROUND_S} s each`);
-    report(line('bare node:http (base)', baseline));
-    report(`${line('GET /api/state/{key}', get, getRatio)}  (${spread(rounds.get)})`);
-    report(`${line('PUT /api/state/{key}', put, putRatio)}  (${spread(rounds.put)})`);
-    report(`${line('PUT, synchronous=normal', putNormal, putNormal.requests / baseline.requests)}  (${spread(rounds.putNormal)})`);
-    const fullToNormal = rounds.put.map((f, i) => f.requests / rounds.putNormal[i]!.requests).sort((a, b) => a - b);
-    report(
-      `synchronous=full PUT throughput = ${(put.requests / putNormal.requests).toFixed(2)}× synchronous=normal ` +
-        `(rounds ${fullToNormal[0]!.toFixed(2)}–${fullToNormal[fullToNormal.length - 1]!.toFixed(2)})`,
-    );
-    report(`${verdict(getRatio >= 0.6)} GET throughput >= 60 % of baseline (${(getRatio * 100).toFixed(0)} %)`);
-    report(`${verdict(putRatio >= 0.3)} PUT throughput >= 30 % of baseline (${(putRatio * 100).toFixed(0)} %)`);
-    report(`${verdict(get.p99 < 5)} GET p99 < 5 ms (${get.p99.toFixed(2)} ms)`);
+    report(`${CONNECTIONS} connections, 2 KB value, median of ${options.rounds} interleaved rounds of ${seconds} s each`);
+    report(`Koor's SQLite durability: ${durability}`);
+    report(figuresLine('bare node:http GET (floor)', figures.bareGet!));
+    report(figuresLine('bare node:http PUT (floor)', figures.barePut!));
+    report(figuresLine('GET /api/state/{key}', figures.get!, `  ${ratioText(ratio('get', 'bareGet'))} floor (${spread('get', 'bareGet')})`));
+    report(figuresLine('PUT /api/state/{key}', figures.put!, `  ${ratioText(ratio('put', 'barePut'))} floor (${spread('put', 'barePut')})`));
+    if (etcd) {
+      report(figuresLine('etcd range (v3 gateway)', figures.etcdRange!, `  Koor GET is ${ratioText(ratio('get', 'etcdRange'))} (${spread('get', 'etcdRange')})`));
+      report(figuresLine('etcd put (v3 gateway)', figures.etcdPut!, `  Koor PUT is ${ratioText(ratio('put', 'etcdPut'))} (${spread('put', 'etcdPut')})`));
+    }
+    const redisLine = (label: string, name: RedisName, koor: Name) =>
+      redis[name] && report(figuresLine(label, redis[name]!, `  Koor ${koor.toUpperCase()} is ${ratioText(figures[koor]!.requests / redis[name]!.requests)}`));
+    if (redisNames.length) report('Redis (redis-benchmark, its own C client, 32 connections):');
+    redisLine('redis GET, no persistence', 'redisGet', 'get');
+    redisLine('redis SET, no persistence', 'redisSet', 'put');
+    redisLine('redis GET, appendfsync always', 'redisDurableGet', 'get');
+    redisLine('redis SET, appendfsync always', 'redisDurableSet', 'put');
+
+    const etcdSkipped = typeof peers.etcd === 'string' ? peers.etcd : undefined;
+    const rps = (name: Name) => `${figures[name]?.requests.toFixed(0)}/s`;
+    bench.target({
+      name: 'durable PUT /api/state ÷ etcd put',
+      ratio: etcd ? ratio('put', 'etcdPut') : NaN,
+      goal: 1.5,
+      kind: 'min',
+      detail: etcd ? `${rps('put')} vs ${rps('etcdPut')}; SQLite ${durability}` : '',
+      floor: etcd ? `bare PUT ${ratioText(ratio('barePut', 'etcdPut'))}` : undefined,
+      skipped: etcdSkipped,
+    });
+    bench.target({
+      name: 'GET /api/state ÷ etcd range',
+      ratio: etcd ? ratio('get', 'etcdRange') : NaN,
+      goal: 3,
+      kind: 'min',
+      detail: etcd ? `${rps('get')} vs ${rps('etcdRange')}` : '',
+      floor: etcd ? `bare GET ${ratioText(ratio('bareGet', 'etcdRange'))}` : undefined,
+      skipped: etcdSkipped,
+    });
+    bench.target({
+      name: 'GET /api/state ÷ bare node:http GET',
+      ratio: ratio('get', 'bareGet'),
+      goal: 0.55,
+      kind: 'min',
+      detail: `${rps('get')} vs ${rps('bareGet')}`,
+    });
   } finally {
     await app.close();
-    await fast.close();
-    rmSync(fastDataDir, { recursive: true, force: true });
     await new Promise((resolve) => bare.close(resolve));
+    await stopPeers(peers);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
