@@ -4,7 +4,8 @@
 // issue 17, is koor-cli at most 1.15× that) and a bare node:net round trip.
 //
 // Hyperfine-style: 3 warm-up runs of each, then 4×rounds+1 interleaved runs of each (21 by
-// default) so that load from other processes shifts all alike; figures are medians.
+// default) so that load from other processes shifts all alike; figures are medians, the
+// target's ratio the median of the run-by-run ratios.
 // The CLI measured is the shipped bin, dist/src/bin/koor-cli.cjs (written by
 // scripts/bundle-cli.mjs during the build; the unbundled tsc output if that is missing);
 // KOOR_BENCH_CLI=path measures another build.
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/server/app.js';
-import { median, ratioText, type Bench } from './common.js';
+import { median, pairedRatio, ratioText, spreadText, type Bench } from './common.js';
 
 const WARMUP = 3;
 const TARGET = 1.15;
@@ -80,7 +81,8 @@ export async function run(bench: Bench): Promise<void> {
     const netFloor = ['-e', `const s = require('node:net').connect(${target.port}, '127.0.0.1', () => s.end(${JSON.stringify(
       `GET ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\nconnection: close\r\n\r\n`,
     )})); s.pipe(process.stdout)`];
-    const commands = { baseline, get: getKey, ifChanged, httpFloor, netFloor };
+    // The CLI right after its floor, so that each pair shares the load of its moment.
+    const commands = { baseline, httpFloor, get: getKey, ifChanged, netFloor };
     type Name = keyof typeof commands;
     const names = Object.keys(commands) as Name[];
     for (let i = 0; i < WARMUP; i++) for (const name of names) await timeProcess(commands[name], env, cwd);
@@ -91,7 +93,9 @@ export async function run(bench: Bench): Promise<void> {
       const ms = median(times[name]);
       return `${label.padEnd(36)} median ${ms.toFixed(1).padStart(5)} ms  = ${(ms / base).toFixed(2)}× node${note}`;
     };
-    const ratio = median(times.get) / median(times.httpFloor);
+    // koor-cli against the node:http floor run by run (each pair ran back to back).
+    const paired = pairedRatio(times.get, times.httpFloor);
+    const ratio = paired.median;
     report(`${"node -e ''".padEnd(36)} median ${base.toFixed(1).padStart(5)} ms  (${RUNS} runs each, interleaved)`);
     report(row('koor-cli state get KEY', 'get', `  = ${ratioText(ratio)} the node:http floor`));
     report(row('koor-cli state get KEY --if-changed', 'ifChanged', '  (304: unchanged)'));
@@ -103,7 +107,7 @@ export async function run(bench: Bench): Promise<void> {
       ratio,
       goal: TARGET,
       kind: 'max',
-      detail: `${median(times.get).toFixed(1)} ms vs ${median(times.httpFloor).toFixed(1)} ms per process`,
+      detail: `medians ${median(times.get).toFixed(1)} ms vs ${median(times.httpFloor).toFixed(1)} ms per process, ${spreadText(paired).replace('rounds', 'runs')}`,
       floor: `net round trip ${ratioText(median(times.netFloor) / median(times.httpFloor))}`,
     });
   } finally {

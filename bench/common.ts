@@ -51,6 +51,19 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * The ratio a/b round by round (each round measured both back to back, so they shared the
+ * machine's load of that moment), and its median and range over the rounds. On a busy shared
+ * machine a round's figures move by several times; neighbours move together, so the median of
+ * the per-round ratios is steadier than the ratio of the two medians.
+ */
+export function pairedRatio(a: number[], b: number[]): { median: number; min: number; max: number } {
+  const ratios = a.map((value, i) => value / b[i]!);
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+export const spreadText = (r: { min: number; max: number }) => `rounds ${r.min.toFixed(2)}–${r.max.toFixed(2)}`;
+
 export const percentile = (sorted: ArrayLike<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 export const ratioText = (ratio: number) => `${ratio.toFixed(2)}×`;
@@ -179,7 +192,7 @@ export function twoKilobyteJson(): string {
 
 /**
  * The SQLite durability setting a server reports in `GET /api/metrics`: any field whose name
- * mentions `synchronous` or `durability`, wherever it sits. Null when the server does not say.
+ * mentions `sync` (synchronous) or `durab` (durability), wherever it sits. Null when the server does not say.
  */
 export async function reportedDurability(base: string): Promise<string | null> {
   const metrics = (await (await fetch(`${base}/api/metrics`)).json()) as unknown;
@@ -188,7 +201,7 @@ export async function reportedDurability(base: string): Promise<string | null> {
     if (value === null || typeof value !== 'object') return;
     for (const [key, inner] of Object.entries(value)) {
       const here = path ? `${path}.${key}` : key;
-      if (/synchronous|durab/i.test(key) && (typeof inner !== 'object' || inner === null)) found.push(`${here}=${String(inner)}`);
+      if (/sync|durab/i.test(key) && (typeof inner !== 'object' || inner === null)) found.push(`${here}=${String(inner)}`);
       else walk(inner, here);
     }
   };

@@ -9,6 +9,7 @@
 //   npm run bench -- --no-install         skip a missing peer instead of installing it
 //   npm run bench -- soak --seconds 600   the soak bench alone (default 60 s; see soak.ts)
 import { readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ratioText, type Bench, type BenchOptions, type Target } from './common.js';
@@ -57,7 +58,15 @@ if (sections.length === 0) {
   process.exit(2);
 }
 
+/** The machine's load, to read the figures by: a ratio taken on a saturated machine is noise. */
+function loadLine(when: string): string {
+  const [one] = loadavg();
+  const cores = cpus().length;
+  return `load average ${when}: ${one!.toFixed(1)} on ${cores} cores${one! > cores ? ' (busy: other processes compete for the cores; ratios move a lot from round to round)' : ''}`;
+}
+
 const targets: Target[] = [];
+console.log(loadLine('at start'));
 const bench: Bench = { report, options, target: (target) => targets.push(target) };
 const started = Date.now();
 for (const file of sections) {
@@ -84,3 +93,4 @@ if (targets.length) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) report(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
 }
+console.log(loadLine('at the end'));

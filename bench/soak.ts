@@ -278,7 +278,10 @@ export async function run(report: Report, options: SoakOptions): Promise<void> {
       { route: routes.health, perSecond: 5, fire: () => void send(routes.health, 'GET', '/health') },
     ];
     // The state keys exist before the first read.
-    for (let key = 0; key < STATE_KEYS; key++) await send(routes.put, 'PUT', `/api/state/soak/agent-${key}/plan`, value);
+    for (let key = 0; key < STATE_KEYS; key++) {
+      const res = await fetch(`${server.url}/api/state/soak/agent-${key}/plan`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: value });
+      if (!res.ok) throw new Error(`could not store soak/agent-${key}/plan: ${res.status} ${await res.text()}`);
+    }
 
     report(`koor-server pid ${pid}, SQLite durability: ${durability}, --prune-interval ${PRUNE_INTERVAL}`);
     report(
