@@ -106,6 +106,8 @@ function startReceiver(route: Route) {
 class McpPool {
   private clients: Client[] = [];
   private instanceIds: string[] = [];
+  /** Calls each client has not had answered yet: a replaced session ends once it has none. */
+  private readonly pending = new Map<Client, number>();
   private turn = 0;
   sessionsOpened = 0;
   constructor(private readonly url: string) {}
@@ -114,6 +116,7 @@ class McpPool {
     const client = new Client({ name: 'koor-soak', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${this.url}/mcp`)));
     this.sessionsOpened++;
+    this.pending.set(client, 0);
     return client;
   }
 
@@ -128,15 +131,17 @@ class McpPool {
     }
   }
 
-  /** Replaces one client's session; the old one ends once its calls had time to finish. */
+  /** Replaces one client's session; the old one ends (DELETE /mcp) once its calls are answered. */
   async renew(i: number): Promise<void> {
     const fresh = await this.open();
     const old = this.clients[i]!;
     this.clients[i] = fresh;
-    setTimeout(() => void this.end(old), 2000);
+    while ((this.pending.get(old) ?? 0) > 0) await sleep(50);
+    await this.end(old);
   }
 
   private async end(client: Client): Promise<void> {
+    this.pending.delete(client);
     const transport = client.transport as StreamableHTTPClientTransport | undefined;
     await transport?.terminateSession().catch(() => {});
     await client.close().catch(() => {});
@@ -145,14 +150,20 @@ class McpPool {
   /** The next call in turn: the three read/heartbeat tools an agent uses most. */
   async call(): Promise<string | null> {
     const i = this.turn++ % this.clients.length;
+    const client = this.clients[i]!;
     const tool = ['discover_instances', 'get_endpoints', 'set_intent'][Math.floor(this.turn / MCP_CLIENTS) % 3]!;
     const args = tool === 'set_intent' ? { instance_id: this.instanceIds[i]!, intent: `soak step ${this.turn}` } : {};
-    const result = (await this.clients[i]!.callTool({ name: tool, arguments: args })) as { isError?: boolean; content: Array<{ text?: string }> };
-    return result.isError ? `${tool}: ${result.content[0]?.text ?? 'error'}` : null;
+    this.pending.set(client, (this.pending.get(client) ?? 0) + 1);
+    try {
+      const result = (await client.callTool({ name: tool, arguments: args })) as { isError?: boolean; content: Array<{ text?: string }> };
+      return result.isError ? `${tool}: ${result.content[0]?.text ?? 'error'}` : null;
+    } finally {
+      this.pending.set(client, (this.pending.get(client) ?? 1) - 1);
+    }
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.clients.map((client) => this.end(client)));
+    await Promise.all([...this.pending.keys()].map((client) => this.end(client)));
   }
 }
 
@@ -283,13 +294,15 @@ export async function run(report: Report, options: SoakOptions): Promise<void> {
       if (!res.ok) throw new Error(`could not store soak/agent-${key}/plan: ${res.status} ${await res.text()}`);
     }
 
-    report(`koor-server pid ${pid}, SQLite durability: ${durability}, --prune-interval ${PRUNE_INTERVAL}`);
+    report(`koor-server pid ${pid}, SQLite durability: ${durability}, --prune-interval ${PRUNE_INTERVAL}; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
     report(
       `load for ${options.seconds} s: ${mix.map((m) => `${m.route.short} ${m.perSecond}/s`).join(', ')}; ` +
         `${SUBSCRIBERS} WebSocket subscribers, 2 webhooks, ${MCP_CLIENTS} MCP sessions renewed every ${MCP_SESSION_MS / 1000} s`,
     );
     const shown = Object.values(routes);
-    report(`${'t'.padStart(5)}  ${'RSS'.padStart(6)}  ${'CPU'.padStart(5)}  ${'done/s'.padStart(6)}  p99 ms: ${shown.map((r) => r.short.padStart(6)).join(' ')}  errors`);
+    // CPU: the server's share of one core, and this process's (the load generator and all the
+    // subscribers), which must not be the bottleneck.
+    report(`${'t'.padStart(5)}  ${'RSS'.padStart(6)}  ${'CPU'.padStart(5)}  ${'client'.padStart(6)}  ${'done/s'.padStart(6)}  p99 ms: ${shown.map((r) => r.short.padStart(6)).join(' ')}  errors`);
 
     // Answers to the requests this process sent (WebSocket frames and webhook deliveries aside).
     const requestRoutes = mix.map((m) => m.route);
@@ -298,7 +311,7 @@ export async function run(report: Report, options: SoakOptions): Promise<void> {
     const rss: Array<{ t: number; rss: number }> = [];
     const started = performance.now();
     const fired = mix.map(() => 0);
-    let lastReport = { at: started, cpu: cpuSeconds(pid), done: totalDone() };
+    let lastReport = { at: started, cpu: cpuSeconds(pid), client: process.cpuUsage(), done: totalDone() };
     let lastRss = 0;
     let lastRenew = started;
     let renewTurn = 0;
@@ -322,13 +335,15 @@ export async function run(report: Report, options: SoakOptions): Promise<void> {
         const cpu = cpuSeconds(pid);
         const wall = (now - lastReport.at) / 1000;
         const share = cpu !== null && lastReport.cpu !== null ? `${(((cpu - lastReport.cpu) / wall) * 100).toFixed(0)} %` : 'n/a';
+        const used = process.cpuUsage(lastReport.client);
+        const clientShare = `${(((used.user + used.system) / 1e6 / wall) * 100).toFixed(0)} %`;
         const done = totalDone();
         report(
-          `${elapsed.toFixed(0).padStart(4)}s  ${(rss[rss.length - 1]?.rss ?? NaN).toFixed(0).padStart(3)} MB  ${share.padStart(5)}  ${((done - lastReport.done) / wall).toFixed(0).padStart(6)}  ` +
+          `${elapsed.toFixed(0).padStart(4)}s  ${(rss[rss.length - 1]?.rss ?? NaN).toFixed(0).padStart(3)} MB  ${share.padStart(5)}  ${clientShare.padStart(6)}  ${((done - lastReport.done) / wall).toFixed(0).padStart(6)}  ` +
             `        ${shown.map((r) => ms(p(r.interval, 99)).padStart(6)).join(' ')}  ${totalErrors()}`,
         );
         for (const route of shown) route.interval = createHistogram();
-        lastReport = { at: now, cpu, done };
+        lastReport = { at: now, cpu, client: process.cpuUsage(), done };
       }
       await sleep(1);
     }
