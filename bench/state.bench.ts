@@ -4,7 +4,9 @@
 // (redis-benchmark SET/GET of 2 KB, with `appendfsync always` and without persistence).
 //
 // Targets (issue 17): durable PUT >= 1.5× etcd put; GET >= 3× etcd range and >= 0.55× the
-// bare server's GET.
+// bare server's GET. Koor's PUT is measured twice: with synchronous=FULL (a commit survives a
+// power loss; the figure the target uses) and on a second server with --sqlite-synchronous
+// normal, to show what durability costs.
 //
 // Everything is measured in interleaved rounds (floor, Koor, etcd, Redis, floor, …) and each
 // figure is the median over the rounds, so that load from other processes on the machine
@@ -33,7 +35,7 @@ const KEY = 'bench/team-plan';
  */
 const settle = () => sleep(1000);
 
-type Name = 'bareGet' | 'barePut' | 'get' | 'put' | 'etcdRange' | 'etcdPut';
+type Name = 'bareGet' | 'barePut' | 'get' | 'put' | 'putNormal' | 'etcdRange' | 'etcdPut';
 type RedisName = 'redisGet' | 'redisSet' | 'redisDurableGet' | 'redisDurableSet';
 
 /** The peers that could be started; a missing one carries why (printed, and its targets skip). */
@@ -88,15 +90,23 @@ export async function run(bench: Bench): Promise<void> {
   });
   const bareUrl = await listen(bare);
   const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-'));
-  const app = await buildApp({ dataDir, dashboardBind: '', logLevel: 'silent' });
+  const normalDataDir = mkdtempSync(join(tmpdir(), 'koor-bench-normal-'));
+  const app = await buildApp({ dataDir, dashboardBind: '', logLevel: 'silent', sqliteSynchronous: 'full' });
+  const normal = await buildApp({ dataDir: normalDataDir, dashboardBind: '', logLevel: 'silent', sqliteSynchronous: 'normal' });
   const peers = await startPeers(bench);
   try {
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const listenWithKey = async (server: typeof app) => {
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
+      const put = await fetch(`${base}/api/state/${KEY}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+      if (!put.ok) throw new Error(`could not store the bench key: ${put.status} ${await put.text()}`);
+      return base;
+    };
+    const base = await listenWithKey(app);
+    const normalBase = await listenWithKey(normal);
     const url = `${base}/api/state/${KEY}`;
-    const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
-    if (!put.ok) throw new Error(`could not store the bench key: ${put.status} ${await put.text()}`);
     const durability = (await reportedDurability(base)) ?? 'not reported by GET /api/metrics';
+    const normalDurability = (await reportedDurability(normalBase)) ?? 'not reported by GET /api/metrics';
 
     const json = { 'content-type': 'application/json' };
     const putOptions = { method: 'PUT' as const, headers: json, body };
@@ -116,6 +126,7 @@ export async function run(bench: Bench): Promise<void> {
       barePut: () => measure(bareUrl, seconds, putOptions),
       ...(etcdUrl && { etcdPut: () => measure(`${etcdUrl}/v3/kv/put`, seconds, etcdPut) }),
       put: () => measure(url, seconds, putOptions),
+      putNormal: () => measure(`${normalBase}/api/state/${KEY}`, seconds, putOptions),
     };
     // redis-benchmark runs a request count, not a duration: a warm-up run gives each test's
     // rate, and each round then asks for about half a round's worth of requests (Redis has no
@@ -149,7 +160,7 @@ export async function run(bench: Bench): Promise<void> {
     for (let round = 0; round < options.rounds; round++) {
       for (const name of names) {
         rounds[name].push(await runs[name]!());
-        if (name === 'put') await settle();
+        if (name === 'put' || name === 'putNormal') await settle();
       }
       for (const name of redisNames) redisRounds[name].push(await redisRuns[name]!());
     }
@@ -166,11 +177,13 @@ export async function run(bench: Bench): Promise<void> {
 
     report(`${CONNECTIONS} connections, 2 KB value, ${options.rounds} interleaved rounds of ${seconds} s each: median figures;`);
     report('each ratio is the median of the per-round ratios, with their range');
-    report(`Koor's SQLite durability: ${durability}`);
+    report(`Koor's SQLite durability (GET /api/metrics): ${durability}; second server for PUT: ${normalDurability}`);
     report(figuresLine('bare node:http GET (floor)', figures.bareGet!));
     report(figuresLine('bare node:http PUT (floor)', figures.barePut!));
     report(figuresLine('GET /api/state/{key}', figures.get!, `  ${ratioText(ratio('get', 'bareGet'))} floor (${spread('get', 'bareGet')})`));
     report(figuresLine('PUT /api/state/{key}', figures.put!, `  ${ratioText(ratio('put', 'barePut'))} floor (${spread('put', 'barePut')})`));
+    report(figuresLine('PUT, synchronous=normal', figures.putNormal!, `  ${ratioText(ratio('putNormal', 'barePut'))} floor (${spread('putNormal', 'barePut')})`));
+    report(`synchronous=full PUT throughput = ${ratioText(ratio('put', 'putNormal'))} synchronous=normal (${spread('put', 'putNormal')})`);
     if (etcd) {
       report(figuresLine('etcd range (v3 gateway)', figures.etcdRange!, `  Koor GET is ${ratioText(ratio('get', 'etcdRange'))} (${spread('get', 'etcdRange')})`));
       report(figuresLine('etcd put (v3 gateway)', figures.etcdPut!, `  Koor PUT is ${ratioText(ratio('put', 'etcdPut'))} (${spread('put', 'etcdPut')})`));
@@ -215,6 +228,8 @@ export async function run(bench: Bench): Promise<void> {
     });
   } finally {
     await app.close();
+    await normal.close();
+    rmSync(normalDataDir, { recursive: true, force: true });
     await new Promise((resolve) => bare.close(resolve));
     await stopPeers(peers);
     rmSync(dataDir, { recursive: true, force: true });
