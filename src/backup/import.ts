@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,7 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Actor, AppContext } from '../kernel/context.js';
 import type { Database } from '../db/schema.js';
-import type { Change, WriteTx } from '../commit/change.js';
+import { combineChanges, type Change, type WriteTx } from '../commit/change.js';
+import { putStateIn } from '../state/state.js';
+import { SOURCES, normalizeRule, upsertRulesIn, type RuleInput } from '../rules/rules.js';
 import { badRequest, conflict } from '../kernel/errors.js';
 import { userTables, type TableInfo } from './catalog.js';
 import { EXPORT_FORMAT } from './export.js';
@@ -65,21 +67,39 @@ export async function importStream(ctx: AppContext, body: Readable, options: { m
   try {
     const file = join(dir, 'import.jsonl');
     await pipeline(body, createWriteStream(file));
-    // One change; it may run again (the committer retries a failed batch change by change),
-    // so each run reads the spooled file from its start.
-    return await ctx.commit(async (trx) => {
-      const input = createReadStream(file);
-      const reader = createInterface({ input, crlfDelay: Infinity });
-      try {
-        return await importLines(ctx, trx, reader[Symbol.asyncIterator](), options);
-      } finally {
-        reader.close();
-        input.destroy();
-      }
-    }, { emits: false });
+    const goBackup = await readGoBackup(file);
+    if (goBackup) return await restoreGoBackup(ctx, goBackup, options);
+    return await importLineSource(ctx, () => fileLines(file), options);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The lines of a file, closing it when the reader stops early. */
+async function* fileLines(file: string): AsyncGenerator<string> {
+  const input = createReadStream(file);
+  const reader = createInterface({ input, crlfDelay: Infinity });
+  try {
+    yield* reader;
+  } finally {
+    reader.close();
+    input.destroy();
+  }
+}
+
+/**
+ * Loads export lines in one change. `lines` is called each time the change runs (the
+ * committer retries a failed batch change by change), so each run reads from the start.
+ */
+export async function importLineSource(ctx: AppContext, lines: () => AsyncIterable<string>, options: { merge: boolean; actor: Actor }): Promise<ImportResult> {
+  return ctx.commit(async (trx) => {
+    const iterator = lines()[Symbol.asyncIterator]();
+    try {
+      return await importLines(ctx, trx, iterator, options);
+    } finally {
+      await iterator.return?.();
+    }
+  }, { emits: false });
 }
 
 async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<string>, options: { merge: boolean; actor: Actor }): Promise<Change<ImportResult>> {
@@ -112,12 +132,7 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
   {
     const tables = new Map((await userTables(ctx.db, trx)).map((t) => [t.name, t]));
     const occupied = await tablesWithRows(trx, [...tables.values()]);
-    if (!options.merge) {
-      const blocking = occupied.filter((name) => !SELF_RECORDING_TABLES.has(name));
-      if (blocking.length > 0) {
-        throw conflict(`this server already holds data (in ${blocking.join(', ')}): import into an empty server, or add ?merge=1 to skip rows that exist`, { tables: blocking });
-      }
-    }
+    if (!options.merge) refuseUnlessEmpty(occupied, 'add ?merge=1 to skip rows that exist');
 
     const imported: Record<string, number> = {};
     let total = 0;
@@ -181,6 +196,80 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
       },
     };
   }
+}
+
+/** 409 when tables other than the self-recording ones hold rows. */
+function refuseUnlessEmpty(occupied: string[], orElse: string): void {
+  const blocking = occupied.filter((name) => !SELF_RECORDING_TABLES.has(name));
+  if (blocking.length > 0) {
+    throw conflict(`this server already holds data (in ${blocking.join(', ')}): import into an empty server, or ${orElse}`, { tables: blocking });
+  }
+}
+
+/** A Go Koor backup file (`koor-cli backup` of Go Koor): its state values and rules. */
+interface GoBackup {
+  state: Record<string, unknown>;
+  rules: RuleInput[];
+}
+
+/**
+ * The Go Koor backup in `file`, or undefined when the file is something else (a Koor export
+ * starts with its one-line header; Go writes one indented JSON document {state, rules}).
+ */
+async function readGoBackup(file: string): Promise<GoBackup | undefined> {
+  const handle = await open(file);
+  let start: string;
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    start = head.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const firstLine = start.trimStart().split('\n', 1)[0]!.trim();
+  if (firstLine !== '{' && !/^\{\s*"(state|rules)"/.test(firstLine)) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const { state, rules, ...rest } = doc as Record<string, unknown>;
+  if (Object.keys(rest).length > 0 || (state === undefined && rules === undefined)) return undefined;
+  if (state !== undefined && (typeof state !== 'object' || state === null || Array.isArray(state))) throw badRequest('Go Koor backup: "state" must be an object of key → value');
+  if (rules !== undefined && rules !== null && !Array.isArray(rules)) throw badRequest('Go Koor backup: "rules" must be an array');
+  return { state: (state ?? {}) as Record<string, unknown>, rules: (rules ?? []) as RuleInput[] };
+}
+
+/**
+ * Restores a Go Koor backup as Go's own restore did: each state value written as the key's
+ * new version (JSON, compact), each rule upserted as accepted; all in one change. Without
+ * `merge` the server must be empty, as for any import.
+ */
+async function restoreGoBackup(ctx: AppContext, backup: GoBackup, options: { merge: boolean; actor: Actor }): Promise<ImportResult> {
+  const now = new Date().toISOString();
+  const rules = backup.rules.map((input, index) => {
+    if (!input || typeof input !== 'object') throw badRequest(`Go Koor backup: rules[${index}] must be an object`);
+    if (!input.project) throw badRequest(`Go Koor backup: rules[${index}] ("${input.rule_id ?? ''}") has no project`);
+    // Go Koor also knew other sources (its backups ask for `user-rules`); they come in as external.
+    const source = (SOURCES as readonly string[]).includes(input.source ?? '') ? input.source : undefined;
+    return normalizeRule({ ...input, source, status: 'accepted' }, { project: input.project, source: 'external', created_at: now });
+  });
+  const entries = Object.entries(backup.state);
+  return ctx.commit(async (trx) => {
+    if (!options.merge) refuseUnlessEmpty(await tablesWithRows(trx, await userTables(ctx.db, trx)), 'add --merge (?merge=1) to write the backup over what is there');
+    const parts: Change<unknown>[] = [];
+    for (const [key, value] of entries) {
+      parts.push(await putStateIn(ctx, trx, { key, data: Buffer.from(JSON.stringify(value)) }, options.actor));
+    }
+    if (rules.length > 0) parts.push(await upsertRulesIn(trx, rules));
+    const imported = { state: entries.length, rules: rules.length };
+    const total = entries.length + rules.length;
+    return combineChanges({ imported, total }, parts, {
+      audit: { actor: options.actor.id, action: BACKUP_ACTIONS.import, resource: 'database', detail: `Go Koor backup: ${entries.length} state keys, ${rules.length} rules${options.merge ? ' (merge)' : ''}` },
+    });
+  });
 }
 
 function sameColumns(a: Row, b: Row): boolean {

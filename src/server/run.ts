@@ -2,12 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig, parseBind, type Config } from './config.js';
 import { buildApp } from './app.js';
 import { startDashboard } from '../dashboard/server.js';
+import { ADMIN } from '../kernel/context.js';
+import { HttpError } from '../kernel/errors.js';
 
 /**
  * Starts the API (and the dashboard when enabled) from command-line flags and environment,
  * and shuts both down gracefully on SIGINT/SIGTERM. Exits non-zero with one line on bad config.
  */
 export async function runServer(argv: string[]): Promise<void> {
+  if (argv[0] === 'import-go') return runImportGo(argv.slice(1));
   let config: Config;
   try {
     config = loadConfig(argv);
@@ -61,4 +64,48 @@ export async function runServer(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+const IMPORT_GO_USAGE = 'usage: koor-server import-go PATH/TO/data.db [--merge] [server flags: --data-dir, --database, --config]';
+
+/**
+ * `koor-server import-go PATH [--merge] [flags]`: copies a Go Koor database (its data.db) into
+ * the database the flags name, as the server would open it, then exits. Prints what was
+ * imported as JSON; one line on stderr and a non-zero exit on failure.
+ */
+async function runImportGo(argv: string[]): Promise<void> {
+  const [path, ...rest] = argv;
+  const merge = rest.includes('--merge');
+  const flags = rest.filter((arg) => arg !== '--merge');
+  if (!path || path.startsWith('-')) {
+    process.stderr.write(`koor-server: ${IMPORT_GO_USAGE}\n`);
+    process.exit(2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig(flags);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`koor-server: ${err.message}\n${IMPORT_GO_USAGE}\n`);
+    process.exit(2);
+  }
+  let app: FastifyInstance;
+  try {
+    // Its result is the one line it prints; the server's routine start-up logs would bury it.
+    app = await buildApp({ ...config, dashboardBind: '', logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  } catch (err) {
+    process.stderr.write(`koor-server: cannot open the database: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const { importGoDatabase } = await import('../backup/go-koor.js');
+  let code = 0;
+  try {
+    const result = await importGoDatabase(app.koor, path, { merge, actor: ADMIN });
+    process.stdout.write(`${JSON.stringify({ source: path, ...result })}\n`);
+  } catch (err) {
+    process.stderr.write(`koor-server: import-go failed: ${(err as Error).message}\n`);
+    code = err instanceof HttpError && err.status < 500 ? 2 : 1;
+  }
+  await app.close();
+  process.exit(code);
 }
