@@ -51,6 +51,7 @@ function calls(worker: string, exportBody: () => string): Call[] {
     { method: 'POST', url: '/api/rules/propose', route: '/api/rules/propose', action: 'rule.propose', payload: { project: 'shop', rule_id: 'r2', pattern: 'eval\\(', message: 'no eval' } },
     { method: 'POST', url: '/api/rules/shop/r2/reject', route: '/api/rules/:project/:rule_id/reject', action: 'rule.reject' },
     { method: 'POST', url: '/api/rules/import?project=shop', route: '/api/rules/import', action: 'rules.import', payload: [{ rule_id: 'r3', pattern: 'debugger', message: 'no debugger' }] },
+    { method: 'DELETE', url: '/api/rules/shop/r3', route: '/api/rules/:project/:rule_id', action: 'rule.delete' },
     { method: 'POST', url: '/api/templates', route: '/api/templates', action: 'template.create', payload: { id: 'tpl', name: 'Basics', kind: 'rules', data: [{ rule_id: 't1', pattern: 'FIXME', message: 'fix it' }] } },
     { method: 'POST', url: '/api/templates/tpl/apply', route: '/api/templates/:id/apply', action: 'template.apply', payload: { project: 'blog' } },
     { method: 'DELETE', url: '/api/templates/tpl', route: '/api/templates/:id', action: 'template.delete' },

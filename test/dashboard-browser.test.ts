@@ -99,6 +99,32 @@ test('accepting a proposed rule moves it to the accepted list', async (t) => {
   await saveScreenshot(page, 'dashboard-rules-accepted');
 });
 
+test('a learned or an external rule can be deleted from the rules page', async (t) => {
+  const stack = await startDashboardStack();
+  t.after(stack.close);
+  await rest(stack, 'POST', '/api/rules/propose', {
+    project: 'truck-wash', rule_id: 'no-todo', pattern: '(?i)todo', message: 'No TODOs', proposed_by: 'claude-backend',
+  });
+  await rest(stack, 'POST', '/api/rules/truck-wash/no-todo/accept', {});
+  await rest(stack, 'POST', '/api/rules/import?project=truck-wash', [{ rule_id: 'ext-no-eval', pattern: 'eval\\(', message: 'No eval', source: 'external' }]);
+  const page = await openDashboard(t, stack);
+  await page.goto(`${stack.dashboard.url}/#/rules?project=truck-wash`);
+
+  const accepted = section(page, 'rules-accepted');
+  for (const ruleId of ['no-todo', 'ext-no-eval']) {
+    const row = accepted.locator(`tr[data-rule="${ruleId}"]`);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: `Delete ${ruleId}` }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.getByText(`Deleted ${ruleId}.`).waitFor();
+  }
+
+  const stored = await rest(stack, 'GET', '/api/validate/truck-wash/rules?status=all');
+  assert.deepEqual(stored.rules, []);
+  const audit = await rest(stack, 'GET', '/api/audit?action=rule.delete');
+  assert.deepEqual(audit.map((e: { resource: string }) => e.resource).sort(), ['truck-wash/ext-no-eval', 'truck-wash/no-todo']);
+});
+
 test('adding a local rule through the form stores it for the project', async (t) => {
   const stack = await startDashboardStack();
   t.after(stack.close);

@@ -71,3 +71,16 @@ export const acceptRule = (ctx: AppContext, project: string, ruleId: string, act
 
 /** Rejects a proposed rule; 404 unless it is proposed. */
 export const rejectRule = (ctx: AppContext, project: string, ruleId: string, actor: Actor) => decide(ctx, project, ruleId, 'rejected', actor);
+
+/**
+ * Deletes one rule of any source and status (a learned or external rule has no other way out;
+ * local ones can also be replaced with PUT /api/validate/{project}/rules). 404 when absent.
+ */
+export async function deleteRule(ctx: AppContext, project: string, ruleId: string, actor: Actor): Promise<{ deleted: string }> {
+  const resource = `${project}/${ruleId}`;
+  return ctx.commit(async (trx) => {
+    const removed = await trx.deleteFrom('rules').where('project', '=', project).where('rule_id', '=', ruleId).executeTakeFirst();
+    if (Number(removed.numDeletedRows) === 0) throw notFound('rule', resource);
+    return { value: { deleted: resource }, audit: { actor: actor.id, action: RULE_ACTIONS.delete, resource } };
+  });
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../kernel/errors.js';
 import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, RULE_ACTIONS, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
 import { MAX_VIOLATIONS, SCAN_TIME_LIMIT_MS } from './scan.js';
-import { acceptRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
+import { acceptRule, deleteRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
 import { validateContent, type ValidateInput } from './validate.js';
 import { projectParam, ruleInputSchema, ruleSchema, ruleStatusSchema } from './schemas.js';
 
@@ -114,6 +114,16 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
       },
     }, async (request) => decide(ctx, request.params.project, request.params.rule_id, request.actor));
   }
+
+  app.delete<{ Params: { project: string; rule_id: string } }>('/api/rules/:project/:rule_id', {
+    config: { auditAction: RULE_ACTIONS.delete },
+    schema: {
+      tags: ['rules'],
+      summary: 'Delete one rule, whatever its source and status',
+      params: { type: 'object', properties: { project: projectParam, rule_id: { type: 'string', minLength: 1 } }, required: ['project', 'rule_id'] },
+      response: { 200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] }, 404: errors[404] },
+    },
+  }, async (request) => deleteRule(ctx, request.params.project, request.params.rule_id, request.actor));
 
   app.get<{ Querystring: { source?: string } }>('/api/rules/export', {
     schema: {

@@ -17,6 +17,7 @@ export const RULE_ACTIONS = {
   propose: 'rule.propose',
   accept: 'rule.accept',
   reject: 'rule.reject',
+  delete: 'rule.delete',
 } as const;
 
 export const SEVERITIES = ['error', 'warning'] as const;

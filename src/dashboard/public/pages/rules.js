@@ -136,6 +136,9 @@ export function RulesPage({ params }) {
 
   const act = (rule, verb) =>
     decide.run(() => api.post(`/api/rules/${encodeURIComponent(rule.project)}/${encodeURIComponent(rule.rule_id)}/${verb}`, {}), (r) => `${r.rule_id} is now ${r.status}.`).then(list.reload);
+  // Learned and external rules (and rejected ones) have no editor to leave through: delete them.
+  const removeRule = (rule) =>
+    decide.run(() => api.delete(`/api/rules/${encodeURIComponent(rule.project)}/${encodeURIComponent(rule.rule_id)}`), `Deleted ${rule.rule_id}.`).then(list.reload);
   const removeLocal = (rule) =>
     decide.run(() => api.put(`/api/validate/${encodeURIComponent(project)}/rules`, localRules.filter((r) => r.rule_id !== rule.rule_id).map(localRuleBody)), `Removed ${rule.rule_id}.`).then(list.reload);
 
@@ -154,7 +157,7 @@ export function RulesPage({ params }) {
       return html`<button type="button" onClick=${() => { setEditing(rule); document.getElementById('rule-editor')?.scrollIntoView({ block: 'start' }); }}>Edit</button>
         <${ConfirmButton} label="Remove" confirmLabel=${`Remove ${rule.rule_id}`} onConfirm=${() => removeLocal(rule)} />`;
     }
-    return null;
+    return html`<${ConfirmButton} label="Delete" confirmLabel=${`Delete ${rule.rule_id}`} onConfirm=${() => removeRule(rule)} />`;
   };
 
   return html`
