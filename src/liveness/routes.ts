@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { livenessJob, markStaleInstances } from './liveness.js';
 import { INSTANCE_ACTIONS } from '../instances/instances.js';
+import { presenceJob } from './presence.js';
 
 /** The liveness monitor job and its manual trigger. */
 export default async function livenessRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
   ctx.jobs.add(livenessJob(ctx));
+  ctx.jobs.add(presenceJob(ctx));
 
   app.post('/api/liveness/check', {
     config: { auditAction: INSTANCE_ACTIONS.livenessCheck },

@@ -40,6 +40,7 @@ import metricsRoutes from '../metrics/routes.js';
 import llmRoutes from '../llm/routes.js';
 import mcpRoutes from '../mcp/routes.js';
 import backupRoutes from '../backup/routes.js';
+import leasesRoutes from '../leases/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -156,7 +157,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   for (const routes of [
     stateRoutes, specsRoutes, eventsRoutes, webhooksRoutes, instancesRoutes, livenessRoutes,
     rulesRoutes, contractsRoutes, complianceRoutes, templatesRoutes, auditRoutes, metricsRoutes,
-    llmRoutes, mcpRoutes, backupRoutes,
+    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes,
   ]) {
     await app.register(routes);
   }

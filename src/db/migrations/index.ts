@@ -12,6 +12,9 @@ import metrics from './010_metrics.js';
 import llm from './011_llm.js';
 import deliveriesByReference from './012_webhook_deliveries_by_reference.js';
 import storageProbe from './013_storage_probe.js';
+import leases from './014_leases.js';
+import messages from './015_messages.js';
+import eventConsumers from './016_event_consumers.js';
 
 /** Every migration, applied in name order. Never rename or edit one that has shipped: add a new one. */
 export const MIGRATIONS: Record<string, VersionedMigration> = {
@@ -28,4 +31,7 @@ export const MIGRATIONS: Record<string, VersionedMigration> = {
   '011_llm': llm,
   '012_webhook_deliveries_by_reference': deliveriesByReference,
   '013_storage_probe': storageProbe,
+  '014_leases': leases,
+  '015_messages': messages,
+  '016_event_consumers': eventConsumers,
 };

@@ -1,0 +1,35 @@
+import { sql } from 'kysely';
+import type { VersionedMigration } from '../migrate.js';
+import { bigintType } from '../columns.js';
+
+const migration: VersionedMigration = ({ engine }) => ({
+  async up(db) {
+    // Active leases only: a lease that ends is deleted (its story is in the events and the audit log).
+    await db.schema
+      .createTable('leases')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('project', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('holder', 'text', (c) => c.notNull())
+      .addColumn('holder_name', 'text', (c) => c.notNull())
+      .addColumn('mode', 'text', (c) => c.notNull())
+      .addColumn('resources', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('fence', bigintType(engine), (c) => c.notNull())
+      .addColumn('ttl_ms', bigintType(engine), (c) => c.notNull())
+      .addColumn('acquired_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('leases_project').on('leases').column('project').execute();
+    await db.schema.createIndex('leases_holder').on('leases').column('holder').execute();
+    await db.schema.createIndex('leases_expires_at').on('leases').column('expires_at').execute();
+    // The fencing counter, one row. Every grant raises it in the granting transaction; the row
+    // lock that takes is also what makes acquirers on several replicas take turns.
+    await db.schema
+      .createTable('lease_fence')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('fence', bigintType(engine), (c) => c.notNull())
+      .execute();
+    await sql`insert into lease_fence (id, fence) values (1, 0)`.execute(db);
+  },
+});
+export default migration;

@@ -1,0 +1,406 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Actor, AppContext } from '../kernel/context.js';
+import type { NewEvent, WriteTx } from '../commit/change.js';
+import { badRequest, conflict, HttpError, notFound, preconditionFailed } from '../kernel/errors.js';
+import { parseDuration } from '../kernel/duration.js';
+import { findInstance, listInstances } from '../instances/instances.js';
+import { parseResource, parseResources, resourcesOverlap, type Resource } from './resources.js';
+import type { LeaseRow } from './tables.js';
+import './tables.js';
+
+/** Audit actions of the leases domain. */
+export const LEASE_ACQUIRE = 'lease.acquire';
+export const LEASE_RENEW = 'lease.renew';
+export const LEASE_RELEASE = 'lease.release';
+
+export const DEFAULT_TTL_MS = 15 * 60_000;
+export const MAX_TTL_MS = 24 * 60 * 60_000;
+export const MAX_REASON_LENGTH = 1000;
+export const MAX_PROJECT_LENGTH = 200;
+
+export const LEASE_MODES = ['exclusive', 'shared'] as const;
+export type LeaseMode = (typeof LEASE_MODES)[number];
+
+/** Why a lease ended (the `reason` of `lease.released`). */
+export type ReleaseReason = 'released' | 'expired' | 'holder_stale' | 'holder_deregistered';
+
+/** What a person reads as the holder when a lease is held by the admin (or anyone in local mode). */
+export const HUMAN = 'human';
+
+/** A lease as every channel shows it. */
+export interface Lease {
+  id: string;
+  resources: string[];
+  mode: LeaseMode;
+  holder: string;
+  holder_name: string;
+  project: string;
+  reason: string;
+  fence: number;
+  acquired_at: string;
+  expires_at: string;
+}
+
+/** A lease that stands in the way, with what its holder said it is doing. */
+export interface LeaseConflict {
+  id: string;
+  holder: string;
+  holder_name: string;
+  /** The holder's current intent (from the instance registry), '' when it has none. */
+  intent: string;
+  /** Why the lease was taken. */
+  reason: string;
+  mode: LeaseMode;
+  /** Those of its resources that overlap what was asked for. */
+  resources: string[];
+  expires_at: string;
+}
+
+export interface AcquireInput {
+  resources: unknown;
+  mode?: LeaseMode;
+  ttl?: string;
+  reason?: string;
+  project?: string;
+}
+
+export interface LeaseFilter {
+  holder?: string;
+  project?: string;
+  /** Only leases with a resource that overlaps this path (or glob, or name). */
+  resource?: string;
+}
+
+/** Who holds what a caller acquires: its instance, or `admin` / `anonymous` for a person. */
+export const holderOf = (actor: Actor) => actor.instanceId ?? actor.id;
+
+/**
+ * The admin, and anyone in local mode, may release or renew any lease. Roles (SPEC §15) will
+ * refine this; until then both count as the person steering the agents.
+ */
+const actsAsAdmin = (actor: Actor) => actor.instanceId === undefined && (actor.id === 'admin' || actor.id === 'anonymous');
+
+const eventSource = (actor: Actor) => actor.instanceId ?? '';
+
+export function toLease(row: LeaseRow): Lease {
+  return {
+    id: row.id,
+    resources: JSON.parse(row.resources) as string[],
+    mode: row.mode as LeaseMode,
+    holder: row.holder,
+    holder_name: row.holder_name,
+    project: row.project,
+    reason: row.reason,
+    fence: Number(row.fence),
+    acquired_at: row.acquired_at,
+    expires_at: row.expires_at,
+  };
+}
+
+/** The parsed resources of stored leases, kept by lease id: a lease's resources never change. */
+const parsedResources = new Map<string, Resource[]>();
+const PARSED_LIMIT = 20_000;
+
+function resourcesOf(row: LeaseRow): Resource[] {
+  let parsed = parsedResources.get(row.id);
+  if (!parsed) {
+    parsed = (JSON.parse(row.resources) as string[]).map((text) => parseResource(text));
+    if (parsedResources.size >= PARSED_LIMIT) parsedResources.delete(parsedResources.keys().next().value!);
+    parsedResources.set(row.id, parsed);
+  }
+  return parsed;
+}
+
+export function parseTtl(value: string | undefined, fallback = DEFAULT_TTL_MS): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) throw badRequest(`invalid ttl "${value}": expected a duration like 90s, 15m or 2h`);
+  if (ms > MAX_TTL_MS) throw badRequest(`invalid ttl "${value}": a lease lasts at most 24h (renew it to keep it longer)`);
+  return ms;
+}
+
+function checkText(field: string, value: unknown, max: number): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
+  if (value.length > max) throw badRequest(`${field} is longer than ${max} characters`);
+  return value;
+}
+
+/** The name a person reads for a holder: the instance's name, or `human`. */
+async function holderName(ctx: AppContext, actor: Actor): Promise<string> {
+  if (!actor.instanceId) return HUMAN;
+  return (await findInstance(ctx, actor.instanceId))?.name ?? actor.instanceId;
+}
+
+/** The leases among `active` that stand in the way of `holder` taking `wanted` in `mode`. */
+export function conflictsWith(wanted: readonly Resource[], mode: LeaseMode, holder: string, active: readonly LeaseRow[]): Array<{ row: LeaseRow; resources: string[] }> {
+  const found: Array<{ row: LeaseRow; resources: string[] }> = [];
+  for (const row of active) {
+    // A holder never conflicts with itself; shared leases only with exclusive ones.
+    if (row.holder === holder) continue;
+    if (mode === 'shared' && row.mode === 'shared') continue;
+    const overlapping = resourcesOf(row).filter((held) => wanted.some((w) => resourcesOverlap(held, w)));
+    if (overlapping.length > 0) found.push({ row, resources: overlapping.map((r) => r.text) });
+  }
+  return found;
+}
+
+/** Thrown inside the transaction; turned into the 409 (with names and intents) outside it. */
+class LeaseConflicts extends Error {
+  constructor(readonly found: Array<{ row: LeaseRow; resources: string[] }>) {
+    super('lease conflict');
+  }
+}
+
+/** Adds each holder's current intent, read from the instance registry. */
+async function describeConflicts(ctx: AppContext, found: Array<{ row: LeaseRow; resources: string[] }>): Promise<LeaseConflict[]> {
+  const intents = new Map<string, string>();
+  for (const { row } of found) {
+    if (!intents.has(row.holder)) intents.set(row.holder, (await findInstance(ctx, row.holder))?.intent ?? '');
+  }
+  return found.map(({ row, resources }) => ({
+    id: row.id,
+    holder: row.holder,
+    holder_name: row.holder_name,
+    intent: intents.get(row.holder) ?? '',
+    reason: row.reason,
+    mode: row.mode as LeaseMode,
+    resources,
+    expires_at: row.expires_at,
+  }));
+}
+
+/** One line per conflict: what, by whom, until when, and why. */
+export function conflictMessage(conflicts: readonly LeaseConflict[]): string {
+  const lines = conflicts.map((c) => {
+    const why = c.reason || c.intent;
+    return `${c.resources.map((r) => `"${r}"`).join(', ')} ${c.mode === 'shared' ? 'shared' : 'held'} by ${c.holder_name} until ${c.expires_at}${why ? ` (${why})` : ''}`;
+  });
+  return conflicts.length === 1 ? `lease conflict: ${lines[0]}` : `${conflicts.length} lease conflicts: ${lines.join('; ')}`;
+}
+
+function conflictError(conflicts: LeaseConflict[]): HttpError {
+  return conflict(conflictMessage(conflicts), { conflicts });
+}
+
+/** What a lease's end announces: who held what, and why it ended. */
+function releasedEvent(row: LeaseRow, reason: ReleaseReason, source: string): NewEvent {
+  return {
+    topic: 'lease.released',
+    data: { id: row.id, holder: row.holder, holder_name: row.holder_name, project: row.project, resources: JSON.parse(row.resources), reason },
+    source,
+  };
+}
+
+/** Deletes the project's leases that ran out, inside a change: their `lease.released` events. */
+async function purgeExpiredIn(trx: WriteTx, now: string, project?: string): Promise<NewEvent[]> {
+  let query = trx.deleteFrom('leases').where('expires_at', '<=', now);
+  if (project !== undefined) query = query.where('project', '=', project);
+  const rows = await query.returningAll().execute();
+  return rows.map((row) => releasedEvent(row, 'expired', ''));
+}
+
+interface CheckedAcquire {
+  resources: Resource[];
+  mode: LeaseMode;
+  ttlMs: number;
+  reason: string;
+  project: string;
+}
+
+export function checkAcquire(input: AcquireInput): CheckedAcquire {
+  const mode = input.mode ?? 'exclusive';
+  if (!LEASE_MODES.includes(mode)) throw badRequest(`invalid mode "${String(mode)}": expected exclusive or shared`);
+  return {
+    resources: parseResources(input.resources),
+    mode,
+    ttlMs: parseTtl(input.ttl),
+    reason: checkText('reason', input.reason, MAX_REASON_LENGTH),
+    project: checkText('project', input.project, MAX_PROJECT_LENGTH).trim(),
+  };
+}
+
+/**
+ * Grants a lease on all of the resources or on none (409 naming what stands in the way).
+ *
+ * The conflict check and the insert are one transaction, and every acquiring transaction
+ * first raises the one fencing counter row: that row lock makes acquirers take turns, on
+ * PostgreSQL across replicas too, so each one's check sees every lease granted before it and
+ * two can never both be granted overlapping resources. (On SQLite the one connection runs one
+ * transaction at a time.)
+ */
+export async function acquireLease(ctx: AppContext, checked: CheckedAcquire, actor: Actor): Promise<Lease> {
+  const holder = holderOf(actor);
+  const name = await holderName(ctx, actor);
+  try {
+    return await ctx.commit(async (trx) => {
+      const { fence } = await trx
+        .updateTable('lease_fence')
+        .set({ fence: sql<number>`fence + 1` })
+        .where('id', '=', 1)
+        .returning('fence')
+        .executeTakeFirstOrThrow();
+      const now = new Date();
+      const nowText = now.toISOString();
+      const expired = await purgeExpiredIn(trx, nowText, checked.project);
+      const active = await trx.selectFrom('leases').selectAll().where('project', '=', checked.project).execute();
+      const found = conflictsWith(checked.resources, checked.mode, holder, active);
+      if (found.length > 0) throw new LeaseConflicts(found);
+      const row: LeaseRow = {
+        id: randomBytes(8).toString('hex'),
+        project: checked.project,
+        holder,
+        holder_name: name,
+        mode: checked.mode,
+        resources: JSON.stringify(checked.resources.map((r) => r.text)),
+        reason: checked.reason,
+        fence: Number(fence),
+        ttl_ms: checked.ttlMs,
+        acquired_at: nowText,
+        expires_at: new Date(now.getTime() + checked.ttlMs).toISOString(),
+      };
+      await trx.insertInto('leases').values(row).execute();
+      const lease = toLease(row);
+      return {
+        value: lease,
+        audit: { actor: actor.id, action: LEASE_ACQUIRE, resource: row.id, detail: `${row.mode} ${row.resources}`.slice(0, 1000) },
+        events: [...expired, { topic: 'lease.acquired', data: lease, source: eventSource(actor) }],
+      };
+    });
+  } catch (err) {
+    if (err instanceof LeaseConflicts) throw conflictError(await describeConflicts(ctx, err.found));
+    throw err;
+  }
+}
+
+/** The conflicts a 409 from `acquireLease` carries, or null for any other error. */
+export function conflictsOf(err: unknown): LeaseConflict[] | null {
+  if (!(err instanceof HttpError) || err.status !== 409) return null;
+  const conflicts = err.extra.conflicts;
+  return Array.isArray(conflicts) ? (conflicts as LeaseConflict[]) : null;
+}
+
+/** The lease if it is active (not released, not run out), else null. */
+async function activeLease(ctx: AppContext, id: string): Promise<LeaseRow | null> {
+  const row = await ctx.db.query.selectFrom('leases').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && row.expires_at > new Date().toISOString() ? row : null;
+}
+
+/** 403 unless the caller holds the lease or acts as the admin. */
+function checkMayChange(row: LeaseRow, actor: Actor, verb: string): void {
+  if (row.holder === holderOf(actor) || actsAsAdmin(actor)) return;
+  throw new HttpError(403, `lease ${row.id} is held by ${row.holder_name}: only its holder or the admin may ${verb} it`);
+}
+
+/** Gives the lease a new expiry, `ttl` (default: its own TTL) from now. 404 once it ended. */
+export async function renewLease(ctx: AppContext, id: string, ttl: string | undefined, actor: Actor): Promise<Lease> {
+  const found = await activeLease(ctx, id);
+  if (!found) throw notFound('lease (it may have expired or been released)', id);
+  checkMayChange(found, actor, 'renew');
+  const ttlMs = parseTtl(ttl, Number(found.ttl_ms));
+  return ctx.commit(async (trx) => {
+    const now = new Date();
+    const row = await trx
+      .updateTable('leases')
+      .set({ expires_at: new Date(now.getTime() + ttlMs).toISOString(), ttl_ms: ttlMs })
+      .where('id', '=', id)
+      .where('expires_at', '>', now.toISOString())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw notFound('lease (it may have expired or been released)', id);
+    return { value: toLease(row), audit: { actor: actor.id, action: LEASE_RENEW, resource: id, detail: `ttl ${ttlMs}ms` } };
+  }, { emits: false });
+}
+
+/** Ends a lease now (`lease.released`, reason released). 404 when it is not active. */
+export async function releaseLease(ctx: AppContext, id: string, actor: Actor): Promise<{ released: string }> {
+  const found = await activeLease(ctx, id);
+  if (!found) throw notFound('lease (it may have expired or been released)', id);
+  checkMayChange(found, actor, 'release');
+  return ctx.commit(async (trx) => {
+    const row = await trx.deleteFrom('leases').where('id', '=', id).where('expires_at', '>', new Date().toISOString()).returningAll().executeTakeFirst();
+    if (!row) throw notFound('lease (it may have expired or been released)', id);
+    return {
+      value: { released: id },
+      audit: { actor: actor.id, action: LEASE_RELEASE, resource: id, detail: row.holder === holderOf(actor) ? undefined : `held by ${row.holder_name}` },
+      events: [releasedEvent(row, 'released', eventSource(actor))],
+    };
+  });
+}
+
+/** Active leases, oldest grant first. */
+export async function listLeases(ctx: AppContext, filter: LeaseFilter = {}): Promise<Lease[]> {
+  let query = ctx.db.query.selectFrom('leases').selectAll().where('expires_at', '>', new Date().toISOString());
+  if (filter.holder) query = query.where('holder', '=', filter.holder);
+  if (filter.project !== undefined) query = query.where('project', '=', filter.project);
+  let rows = await query.orderBy('fence').execute();
+  if (filter.resource !== undefined) {
+    const wanted = parseResource(filter.resource);
+    rows = rows.filter((row) => resourcesOf(row).some((held) => resourcesOverlap(held, wanted)));
+  }
+  return rows.map(toLease);
+}
+
+/** What stops the caller from taking `paths` in `mode` (default exclusive: editing them). */
+export async function checkLeases(ctx: AppContext, input: { paths: unknown; project?: string; mode?: LeaseMode }, actor: Actor): Promise<LeaseConflict[]> {
+  const wanted = parseResources(input.paths, 'paths');
+  const project = checkText('project', input.project, MAX_PROJECT_LENGTH).trim();
+  const mode = input.mode ?? 'exclusive';
+  const active = await ctx.db.query
+    .selectFrom('leases')
+    .selectAll()
+    .where('project', '=', project)
+    .where('expires_at', '>', new Date().toISOString())
+    .orderBy('fence')
+    .execute();
+  return describeConflicts(ctx, conflictsWith(wanted, mode, holderOf(actor), active));
+}
+
+/**
+ * The fencing check of a write that names a lease (`X-Koor-Lease`), inside the write's own
+ * transaction: 412 unless the lease is active and held by the caller. On PostgreSQL the lease
+ * row is share-locked until the write commits, so it cannot be released in between.
+ */
+export async function requireLeaseHeldIn(trx: WriteTx, ctx: AppContext, leaseId: string, actor: Actor): Promise<void> {
+  let query = trx.selectFrom('leases').selectAll().where('id', '=', leaseId);
+  if (ctx.db.engine === 'postgres') query = query.forShare();
+  const row = await query.executeTakeFirst();
+  if (!row || row.expires_at <= new Date().toISOString()) {
+    throw preconditionFailed(`X-Koor-Lease ${leaseId}: the lease is no longer held (it expired or was released)`, { lease: leaseId });
+  }
+  if (row.holder !== holderOf(actor)) {
+    throw preconditionFailed(`X-Koor-Lease ${leaseId}: the lease is held by ${row.holder_name}, not by the caller`, { lease: leaseId });
+  }
+}
+
+/**
+ * Ends every lease that ran out, and those whose holder went stale or was deregistered
+ * (`lease.released` with the reason). Run by the leader's job, and at once when an instance
+ * is reported stale or deregistered. Returns how many ended.
+ */
+export async function endLapsedLeases(ctx: AppContext): Promise<number> {
+  const now = new Date().toISOString();
+  const holders = await ctx.db.query.selectFrom('leases').select(['holder', 'expires_at']).execute();
+  if (holders.length === 0) return 0;
+  const anyExpired = holders.some((h) => h.expires_at <= now);
+  const instanceHolders = new Set(holders.map((h) => h.holder).filter((h) => h !== 'admin' && h !== 'anonymous'));
+  const gone = new Map<string, ReleaseReason>();
+  if (instanceHolders.size > 0) {
+    const known = new Map((await listInstances(ctx)).map((i) => [i.id, i.status]));
+    for (const holder of instanceHolders) {
+      const status = known.get(holder);
+      if (status === undefined) gone.set(holder, 'holder_deregistered');
+      else if (status === 'stale') gone.set(holder, 'holder_stale');
+    }
+  }
+  if (!anyExpired && gone.size === 0) return 0;
+  return ctx.commit(async (trx) => {
+    const events = await purgeExpiredIn(trx, new Date().toISOString());
+    for (const [holder, reason] of gone) {
+      const rows = await trx.deleteFrom('leases').where('holder', '=', holder).returningAll().execute();
+      events.push(...rows.map((row) => releasedEvent(row, reason, '')));
+    }
+    return { value: events.length, events };
+  });
+}
