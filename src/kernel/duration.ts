@@ -1,14 +1,15 @@
 // Durations are written the way Go Koor users write them: "500ms", "90s", "5m", "1h",
-// or a combination such as "1m30s". A bare number is taken as milliseconds.
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+// or a combination such as "1m30s"; "30d" for retention periods. A bare number is taken as
+// milliseconds.
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(text: string): number | null {
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const parts = trimmed.match(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/);
+  const parts = trimmed.match(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/);
   if (!parts) return null;
   let total = 0;
-  for (const [, amount, unit] of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) {
     total += Number(amount) * UNIT_MS[unit!]!;
   }
   return Math.round(total);

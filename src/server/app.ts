@@ -41,6 +41,7 @@ import llmRoutes from '../llm/routes.js';
 import mcpRoutes from '../mcp/routes.js';
 import backupRoutes from '../backup/routes.js';
 import leasesRoutes from '../leases/routes.js';
+import messagesRoutes from '../messages/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -157,7 +158,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   for (const routes of [
     stateRoutes, specsRoutes, eventsRoutes, webhooksRoutes, instancesRoutes, livenessRoutes,
     rulesRoutes, contractsRoutes, complianceRoutes, templatesRoutes, auditRoutes, metricsRoutes,
-    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes,
+    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes, messagesRoutes,
   ]) {
     await app.register(routes);
   }

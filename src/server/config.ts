@@ -39,6 +39,8 @@ export interface Config {
   sqliteSynchronous: SqliteSynchronous;
   /** Most webhooks the server keeps; each matching event is one delivery per webhook. */
   maxWebhooks: number;
+  /** How long direct messages are kept (SPEC §17). */
+  messageRetentionMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -59,6 +61,7 @@ export const DEFAULT_CONFIG: Config = {
   requestTimeoutMs: 5 * 60_000,
   sqliteSynchronous: 'full',
   maxWebhooks: 100,
+  messageRetentionMs: 30 * 24 * 60 * 60_000,
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
@@ -97,6 +100,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'KOOR_REQUEST_TIMEOUT', file: 'request_timeout', kind: 'duration' },
   { key: 'maxWebhooks', flag: 'max-webhooks', env: 'KOOR_MAX_WEBHOOKS', file: 'max_webhooks', kind: 'count' },
   { key: 'sqliteSynchronous', flag: 'sqlite-synchronous', env: 'KOOR_SQLITE_SYNCHRONOUS', file: 'sqlite_synchronous', kind: 'choice', choices: SQLITE_SYNCHRONOUS },
+  { key: 'messageRetentionMs', flag: 'message-retention', env: 'KOOR_MESSAGE_RETENTION', file: 'message_retention', kind: 'duration' },
 ];
 
 export function parseBind(value: string, name: string): { host: string; port: number } {

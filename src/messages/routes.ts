@@ -1,0 +1,106 @@
+import type { FastifyInstance } from 'fastify';
+import { heldRequests, holdUntilAnswered, parseWait } from '../kernel/long-poll.js';
+import { IntervalJob } from '../kernel/jobs.js';
+import { presentWhileOpen } from '../liveness/presence.js';
+import {
+  inboxOwner,
+  isMessageFor,
+  markMessage,
+  MESSAGE_ACK,
+  MESSAGE_READ,
+  MESSAGE_SEND,
+  pruneMessages,
+  readInbox,
+  readThread,
+  sendMessage,
+  unreadCounts,
+  type SendInput,
+} from './messages.js';
+import { inboxQuery, messageIdParams, messageSchema, receiptSchema, sendBody, sentSchema, threadSchema, unreadSchema } from './schemas.js';
+
+const tags = ['messages'];
+const error = { $ref: 'KoorError#' };
+
+interface InboxQuerystring {
+  instance?: string;
+  unread?: string;
+  after?: number;
+  limit?: number;
+  wait?: string;
+}
+
+/** HTTP routes of direct messages (SPEC §17), and the job that prunes old ones. */
+export default async function messagesRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.koor;
+  const abandoned = heldRequests(app);
+
+  app.post<{ Body: SendInput }>('/api/messages', {
+    config: { auditAction: MESSAGE_SEND },
+    schema: {
+      tags,
+      summary: 'Send a message to instances (by id or name), a capability, a workspace, everyone or the human',
+      body: sendBody,
+      response: { 201: sentSchema, 400: error },
+    },
+  }, async (request, reply) => reply.code(201).send(await sendMessage(ctx, request.body, request.actor)));
+
+  app.get<{ Querystring: InboxQuerystring }>('/api/messages/inbox', {
+    schema: {
+      tags,
+      summary: "The caller's messages, newest first (reading marks nothing read); ?wait=30s holds until an unread one is there",
+      querystring: inboxQuery,
+      response: { 200: { type: 'array', items: messageSchema }, 400: error, 403: error },
+    },
+  }, async (request, reply) => {
+    const q = request.query;
+    const owner = inboxOwner(request.actor, q.instance);
+    const query = { unread: q.unread === '1' || q.unread === 'true', after: q.after, limit: q.limit };
+    const waitMs = parseWait(q.wait);
+    const read = () => readInbox(ctx, owner, query);
+    if (waitMs === 0) return read();
+    presentWhileOpen(ctx, request.actor, reply.raw);
+    return holdUntilAnswered(ctx.hub, {
+      attempt: async () => {
+        const messages = await read();
+        return messages.some((m) => m.read_at === null) ? messages : undefined;
+      },
+      wakesOn: (event) => isMessageFor(event, owner),
+      timedOut: read,
+    }, waitMs, abandoned(reply));
+  });
+
+  app.get('/api/messages/unread', {
+    schema: {
+      tags,
+      summary: 'Unread messages per inbox (the admin sees every inbox, an agent its own)',
+      response: { 200: unreadSchema },
+    },
+  }, async (request) => unreadCounts(ctx, request.actor));
+
+  app.post<{ Params: { id: number } }>('/api/messages/:id/read', {
+    config: { auditAction: MESSAGE_READ },
+    schema: { tags, summary: 'Mark a message read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema('read_at'), 403: error, 404: error } },
+  }, async (request) => {
+    const { id, read_at } = await markMessage(ctx, request.params.id, 'read', request.actor);
+    return { id, read_at };
+  });
+
+  app.post<{ Params: { id: number } }>('/api/messages/:id/ack', {
+    config: { auditAction: MESSAGE_ACK },
+    schema: { tags, summary: 'Acknowledge a message, which also marks it read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema('acked_at'), 403: error, 404: error } },
+  }, async (request) => {
+    const { id, acked_at } = await markMessage(ctx, request.params.id, 'ack', request.actor);
+    return { id, acked_at };
+  });
+
+  app.get<{ Params: { thread_id: string } }>('/api/messages/threads/:thread_id', {
+    schema: {
+      tags,
+      summary: 'A thread, oldest first: the messages the caller sent or received (the admin: all), with receipts',
+      params: { type: 'object', properties: { thread_id: { type: 'string', minLength: 1 } }, required: ['thread_id'] },
+      response: { 200: threadSchema, 404: error },
+    },
+  }, async (request) => readThread(ctx, request.params.thread_id, request.actor));
+
+  ctx.jobs.add(new IntervalJob('messages.prune', ctx.config.pruneIntervalMs, () => pruneMessages(ctx), ctx.log));
+}
