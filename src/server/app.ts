@@ -42,6 +42,7 @@ import mcpRoutes from '../mcp/routes.js';
 import backupRoutes from '../backup/routes.js';
 import leasesRoutes from '../leases/routes.js';
 import messagesRoutes from '../messages/routes.js';
+import consumerRoutes from '../events/consumer-routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -158,7 +159,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   for (const routes of [
     stateRoutes, specsRoutes, eventsRoutes, webhooksRoutes, instancesRoutes, livenessRoutes,
     rulesRoutes, contractsRoutes, complianceRoutes, templatesRoutes, auditRoutes, metricsRoutes,
-    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes, messagesRoutes,
+    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes, messagesRoutes, consumerRoutes,
   ]) {
     await app.register(routes);
   }
