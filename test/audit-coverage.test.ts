@@ -20,6 +20,7 @@ const READ_ONLY_POSTS = new Set([
   'POST /api/validate/:project',
   'POST /api/contracts/:project/:name/validate',
   'POST /api/contracts/:project/:name/test',
+  'POST /api/leases/check',
 ]);
 
 const contract = {
@@ -29,7 +30,7 @@ const contract = {
 };
 
 /** One concrete call per mutating route, in an order where each finds what it needs. */
-function calls(worker: string, exportBody: () => string): Call[] {
+function calls(worker: string, self: string, exportBody: () => string, created: Map<string, string>): Call[] {
   return [
     { method: 'POST', url: `/api/instances/${worker}/heartbeat`, route: '/api/instances/:id/heartbeat', action: 'instance.heartbeat' },
     { method: 'POST', url: `/api/instances/${worker}/activate`, route: '/api/instances/:id/activate', action: 'instance.activate' },
@@ -59,6 +60,13 @@ function calls(worker: string, exportBody: () => string): Call[] {
     { method: 'POST', url: '/api/metrics/reset', route: '/api/metrics/reset', action: 'metrics.reset' },
     { method: 'POST', url: '/api/liveness/check', route: '/api/liveness/check', action: 'liveness.check' },
     { method: 'POST', url: '/api/compliance/run', route: '/api/compliance/run', action: 'compliance.run' },
+    { method: 'POST', url: '/api/leases', route: '/api/leases', action: 'lease.acquire', payload: { resources: ['src/api/**'] } },
+    { method: 'POST', get url() { return `/api/leases/${created.get('/api/leases')}/renew`; }, route: '/api/leases/:id/renew', action: 'lease.renew', payload: { ttl: '1h' } },
+    { method: 'DELETE', get url() { return `/api/leases/${created.get('/api/leases')}`; }, route: '/api/leases/:id', action: 'lease.release' },
+    { method: 'POST', url: '/api/messages', route: '/api/messages', action: 'message.send', payload: { to: [self], body: 'note to self' } },
+    { method: 'POST', get url() { return `/api/messages/${created.get('/api/messages')}/read`; }, route: '/api/messages/:id/read', action: 'message.read' },
+    { method: 'POST', get url() { return `/api/messages/${created.get('/api/messages')}/ack`; }, route: '/api/messages/:id/ack', action: 'message.ack' },
+    { method: 'POST', url: '/api/events/consumers/audit-feed/ack', route: '/api/events/consumers/:name/ack', action: 'consumer.ack', payload: { id: 0 } },
     { method: 'POST', url: '/api/import?merge=1', route: '/api/import', action: 'backup.import', get payload() { return exportBody(); }, contentType: 'application/x-ndjson' },
     { method: 'DELETE', url: `/api/instances/${worker}`, route: '/api/instances/:id', action: 'instance.deregister' },
   ];
@@ -85,11 +93,14 @@ test('every mutating route leaves exactly one audit entry with its action and th
   const exercised = new Set<string>(['POST /api/instances/register']);
   // Every call is checked; the problems are listed together so one report shows them all.
   const problems: string[] = [];
-  for (const call of calls(worker, () => dump)) {
+  // Ids the server gives (a lease, a message) for the calls that follow.
+  const created = new Map<string, string>();
+  for (const call of calls(worker, agent.id, () => dump, created)) {
     if (call.route === '/api/import') dump = (await app.inject({ method: 'GET', url: '/api/export' })).body;
     const headers: Record<string, string> = { 'x-koor-instance-token': agent.token };
     if (call.contentType) headers['content-type'] = call.contentType;
     const res = await app.inject({ method: call.method, url: call.url, payload: call.payload as string, headers });
+    if (call.url === call.route && res.statusCode < 300) created.set(call.route, String(res.json().id));
     const entries = await newEntries(app, lastId);
     exercised.add(`${call.method} ${call.route}`);
     if (entries.length > 0) lastId = Math.max(...entries.map((e) => e.id));
