@@ -17,6 +17,8 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** Statuses that are answers, not failures (e.g. 304 for `--if-changed`). */
   accept?: number[];
+  /** Aborts the request (a long poll the user interrupted); it then fails as unreachable. */
+  signal?: AbortSignal;
 }
 
 export interface Reply {
@@ -168,6 +170,7 @@ export class KoorClient {
       method,
       headers,
       agent: false,
+      signal: spec.signal,
     };
 
     return new Promise<IncomingMessage>((resolve, reject) => {

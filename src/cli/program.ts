@@ -5,6 +5,8 @@ import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerEvents } from './commands/events.js';
 import { registerInstances } from './commands/instances.js';
+import { registerLeases } from './commands/leases.js';
+import { registerMessages } from './commands/messages.js';
 import { registerObserve } from './commands/observe.js';
 import { registerRules } from './commands/rules.js';
 import { registerSpecs } from './commands/specs.js';
@@ -19,6 +21,8 @@ const GROUPS: Array<[names: string[], register: Register]> = [
   [['specs', 'contract'], registerSpecs],
   [['events', 'webhooks'], registerEvents],
   [['register', 'activate', 'heartbeat', 'deregister', 'instances'], registerInstances],
+  [['lease'], registerLeases],
+  [['send', 'inbox', 'ack', 'thread'], registerMessages],
   [['rules', 'validate', 'compliance', 'templates'], registerRules],
   [['audit', 'metrics', 'llm'], registerObserve],
   [['backup', 'restore'], registerBackup],

@@ -42,9 +42,15 @@ export function registerEvents(program: Command): void {
     .description('stream events as JSON lines; reconnects and resumes after the last one printed')
     .option('--after <id>', 'first replay stored events after this id')
     .option('--max <n>', 'exit after printing this many events')
+    .option('--durable <name>', 'a named consumer whose cursor the server keeps: started again, it goes on where it stopped')
     .action(action(async (cli, [pattern], o) => {
       const after = parseWhole(o.after, '--after');
       const max = parseWhole(o.max, '--max', 1);
+      if (o.durable !== undefined) {
+        const { subscribeDurable } = await import('../durable.js');
+        await subscribeDurable(cli, pattern ?? '*', o.durable, { after, max });
+        return;
+      }
       const { subscribeEvents } = await import('../subscribe.js');
       await subscribeEvents(cli, pattern ?? '*', { after, max });
     }));

@@ -7,9 +7,11 @@ import { readVersioned } from '../versioned-read.js';
 
 const SPECS = '/api/specs';
 
-async function putSpec(cli: Cli, project: string, name: string, o: { data?: string; file?: string; contentType?: string }) {
+async function putSpec(cli: Cli, project: string, name: string, o: { data?: string; file?: string; contentType?: string; lease?: string }) {
   const body = await readValue(o);
-  return cli.client.json('PUT', apiPath(SPECS, project, name), { body, headers: { 'content-type': o.contentType ?? 'application/json' } });
+  const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/json' };
+  if (o.lease !== undefined) headers['x-koor-lease'] = o.lease;
+  return cli.client.json('PUT', apiPath(SPECS, project, name), { body, headers });
 }
 
 export function registerSpecs(program: Command): void {
@@ -34,6 +36,7 @@ export function registerSpecs(program: Command): void {
     .option('--data <value>', 'the document')
     .option('--file <path>', 'read the document from a file')
     .option('--content-type <type>', 'content type to store', 'application/json')
+    .option('--lease <id>', 'only while you hold this lease (else exit 4)')
     .action(action(async (cli, [project, name], o) => cli.print(await putSpec(cli, project!, name!, o))));
 
   specs

@@ -31,11 +31,13 @@ export function registerState(program: Command): void {
     .option('--content-type <type>', 'content type to store', 'application/json')
     .option('--if-match <version|etag>', 'only if the current version or ETag is this one (else exit 4)')
     .option('--create-only', 'only if the key does not exist yet (else exit 4)')
+    .option('--lease <id>', 'only while you hold this lease (else exit 4)')
     .action(action(async (cli, [key], o) => {
       const body = await readValue(o);
       const headers: Record<string, string> = { 'content-type': o.contentType };
       if (o.ifMatch !== undefined) headers['if-match'] = ifMatchHeader(o.ifMatch);
       if (o.createOnly) headers['if-none-match'] = '*';
+      if (o.lease !== undefined) headers['x-koor-lease'] = o.lease;
       cli.print(await cli.client.json('PUT', apiPath(STATE, key!), { body, headers }));
     }));
 
@@ -43,8 +45,10 @@ export function registerState(program: Command): void {
     .command('delete <key>')
     .description('delete a key (its history is kept)')
     .option('--if-match <version|etag>', 'only if the current version or ETag is this one (else exit 4)')
+    .option('--lease <id>', 'only while you hold this lease (else exit 4)')
     .action(action(async (cli, [key], o) => {
       const headers: Record<string, string> = o.ifMatch !== undefined ? { 'if-match': ifMatchHeader(o.ifMatch) } : {};
+      if (o.lease !== undefined) headers['x-koor-lease'] = o.lease;
       cli.print(await cli.client.json('DELETE', apiPath(STATE, key!), { headers }));
     }));
 
