@@ -238,7 +238,7 @@ test('every page renders, fits a narrow window, reads in dark mode and is reacha
   await rest(stack, 'POST', '/api/llm/usage', { provider: 'anthropic', model: 'claude-sonnet', project: 'truck-wash', tokens_in: 12000, tokens_out: 800, cost_usd: 0.048 });
 
   const pages: Array<[string, string]> = [
-    ['overview', 'Overview'], ['instances', 'Instances'], ['events', 'Events'], ['state', 'State'],
+    ['team', 'Team'], ['overview', 'Overview'], ['instances', 'Instances'], ['events', 'Events'], ['state', 'State'],
     ['specs', 'Specs & contracts'], ['rules', 'Rules'], ['webhooks', 'Webhooks'], ['compliance', 'Compliance'],
     ['audit', 'Audit log'], ['metrics', 'Metrics & LLM cost'],
   ];
@@ -258,7 +258,7 @@ test('every page renders, fits a narrow window, reads in dark mode and is reacha
   assert.equal(await wide.evaluate(() => document.activeElement?.textContent), 'Skip to content');
   await wide.keyboard.press('Tab');
   await wide.keyboard.press('Tab');
-  assert.equal(await wide.evaluate(() => document.activeElement?.textContent), 'Overview');
+  assert.equal(await wide.evaluate(() => document.activeElement?.textContent), 'Team');
 
   const narrow = await openDashboard(t, stack, { viewport: { width: 390, height: 800 } });
   for (const [id, title] of pages) {

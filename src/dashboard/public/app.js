@@ -4,6 +4,7 @@ import { html } from './lib/html.js';
 import { api, auth, onUnauthorized } from './lib/api.js';
 import { hrefFor, useRoute } from './lib/router.js';
 import { startSampling, stopSampling } from './lib/samples.js';
+import { TeamPage } from './pages/team.js';
 import { OverviewPage } from './pages/overview.js';
 import { InstancesPage } from './pages/instances.js';
 import { EventsPage } from './pages/events.js';
@@ -16,6 +17,8 @@ import { AuditPage } from './pages/audit.js';
 import { MetricsPage } from './pages/metrics.js';
 
 const PAGES = [
+  // Team first: it is what a person steering the agents looks at first.
+  { id: 'team', title: 'Team', component: TeamPage },
   { id: 'overview', title: 'Overview', component: OverviewPage },
   { id: 'instances', title: 'Instances', component: InstancesPage },
   { id: 'events', title: 'Events', component: EventsPage },
@@ -77,7 +80,7 @@ function Shell({ signOut, version }) {
   return html`
     <a class="skip-link" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <header class="topbar">
-      <a class="brand" href=${hrefFor('overview')}><img src="/favicon.svg" alt="" width="22" height="22" /> Koor</a>
+      <a class="brand" href=${hrefFor('team')}><img src="/favicon.svg" alt="" width="22" height="22" /> Koor</a>
       <span class="muted version">${version ? `v${version}` : ''}</span>
       <span class="spacer"></span>
       ${auth.token && html`<button type="button" class="link" onClick=${signOut}>Sign out</button>`}

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 export function parseHash(hash = location.hash) {
   const text = hash.replace(/^#\/?/, '');
   const [page, query = ''] = text.split('?');
-  return { page: page || 'overview', params: new URLSearchParams(query) };
+  return { page: page || 'team', params: new URLSearchParams(query) };
 }
 
 export function hrefFor(page, params = {}) {

@@ -4,10 +4,12 @@ import { api } from '../lib/api.js';
 import { useData } from '../lib/hooks.js';
 import { compactJson, formatNumber, formatTime, localInputToIso } from '../lib/format.js';
 import { BarList, Empty, ErrorNote, Field, Loading, PageHeader, Section, StatusBadge, TableWrap, Tiles } from '../lib/ui.js';
+import { useNames, Who } from '../lib/names.js';
 
 const EMPTY = { actor: '', action: '', from: '', to: '', limit: '50' };
 
 export function AuditPage() {
+  const nameOf = useNames();
   const [form, setForm] = useState(EMPTY);
   const [applied, setApplied] = useState(EMPTY);
   const range = { from: localInputToIso(applied.from), to: localInputToIso(applied.to) };
@@ -53,7 +55,7 @@ export function AuditPage() {
             ${entries.data.map((e) => html`
               <tr key=${e.id}>
                 <td class="nowrap small">${formatTime(e.timestamp)}</td>
-                <td class="mono small">${e.actor}</td>
+                <td class="small"><${Who} id=${e.actor} nameOf=${nameOf} /></td>
                 <td><code>${e.action}</code></td>
                 <td class="mono small">${e.resource}</td>
                 <td><${StatusBadge} status=${e.outcome} /></td>

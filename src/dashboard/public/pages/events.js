@@ -5,17 +5,18 @@ import { useAction } from '../lib/hooks.js';
 import { compactJson, formatClock, formatTime, localInputToIso, prettyJson } from '../lib/format.js';
 import { ActionResult, Empty, ErrorNote, Field, Notice, PageHeader, Section, StatusBadge, TableWrap } from '../lib/ui.js';
 import { hrefFor, navigate } from '../lib/router.js';
+import { useNames, Who } from '../lib/names.js';
 
 const KEEP = 500;
 const RECENT = 25;
 
-function EventRow({ event }) {
+function EventRow({ event, nameOf }) {
   return html`
     <tr data-event-id=${event.id}>
       <td class="mono nowrap" title=${formatTime(event.created_at)}>${formatClock(event.created_at)}</td>
       <td class="mono">${event.id}</td>
       <td><code>${event.topic}</code></td>
-      <td>${event.source || html`<span class="muted">—</span>`}</td>
+      <td><${Who} id=${event.source} nameOf=${nameOf} /></td>
       <td class="data-cell">
         ${event.data === undefined || event.data === null
           ? html`<span class="muted">—</span>`
@@ -25,11 +26,12 @@ function EventRow({ event }) {
 }
 
 function EventTable({ events, label }) {
+  const nameOf = useNames();
   return html`
     <${TableWrap} label=${label}>
       <table class="data events-table">
         <thead><tr><th>Time</th><th>Id</th><th>Topic</th><th>Source</th><th>Data</th></tr></thead>
-        <tbody>${events.map((e) => html`<${EventRow} key=${e.id} event=${e} />`)}</tbody>
+        <tbody>${events.map((e) => html`<${EventRow} key=${e.id} event=${e} nameOf=${nameOf} />`)}</tbody>
       </table>
     <//>`;
 }

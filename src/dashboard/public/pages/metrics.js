@@ -5,6 +5,7 @@ import { useData } from '../lib/hooks.js';
 import { formatNumber, formatTime, formatUsd, localInputToIso } from '../lib/format.js';
 import { TimeChart } from '../lib/chart.js';
 import { BarList, Empty, ErrorNote, Field, PageHeader, Section, TableWrap, Tiles } from '../lib/ui.js';
+import { useNames, Who } from '../lib/names.js';
 import { navigate } from '../lib/router.js';
 
 /** Hourly rows → [hour starts (s), one array per metric name]. */
@@ -77,6 +78,7 @@ function costPerHour(records) {
 }
 
 function LlmCost() {
+  const nameOf = useNames();
   const [form, setForm] = useState({ groupBy: 'model', from: '', to: '' });
   const [applied, setApplied] = useState(form);
   const range = { from: localInputToIso(applied.from), to: localInputToIso(applied.to) };
@@ -133,7 +135,7 @@ function LlmCost() {
               <thead><tr><th>When</th><th>Provider</th><th>Model</th><th>Instance</th><th>Project</th><th class="num">In</th><th class="num">Out</th><th class="num">Cost</th></tr></thead>
               <tbody>
                 ${usage.data.slice(0, 50).map((r) => html`
-                  <tr key=${r.id}><td class="small nowrap">${formatTime(r.created_at ?? r.timestamp)}</td><td>${r.provider}</td><td>${r.model}</td><td class="mono small">${r.instance_id || '—'}</td><td>${r.project || '—'}</td><td class="num">${formatNumber(r.tokens_in)}</td><td class="num">${formatNumber(r.tokens_out)}</td><td class="num">${formatUsd(r.cost_usd)}</td></tr>`)}
+                  <tr key=${r.id}><td class="small nowrap">${formatTime(r.created_at ?? r.timestamp)}</td><td>${r.provider}</td><td>${r.model}</td><td class="small"><${Who} id=${r.instance_id} nameOf=${nameOf} /></td><td>${r.project || '—'}</td><td class="num">${formatNumber(r.tokens_in)}</td><td class="num">${formatNumber(r.tokens_out)}</td><td class="num">${formatUsd(r.cost_usd)}</td></tr>`)}
               </tbody>
             </table>
           <//>

@@ -5,6 +5,7 @@ import { useAction, useData } from '../lib/hooks.js';
 import { formatAgo, formatTime, splitList } from '../lib/format.js';
 import { rememberProject } from '../lib/projects.js';
 import { ActionResult, Badge, Chips, ConfirmButton, Empty, ErrorNote, Field, PageHeader, Section, StatusBadge, TableWrap } from '../lib/ui.js';
+import { useNames, Who } from '../lib/names.js';
 import { navigate } from '../lib/router.js';
 import { ProjectPicker } from '../lib/project-picker.js';
 
@@ -65,6 +66,7 @@ function RuleEditor({ project, localRules, editing, onDone }) {
 }
 
 function RuleTable({ rules, label, project, actions }) {
+  const nameOf = useNames();
   return html`
     <${TableWrap} label=${label}>
       <table class="data rules-table">
@@ -73,7 +75,7 @@ function RuleTable({ rules, label, project, actions }) {
           ${rules.map((r) => html`
             <tr key=${`${r.project}/${r.rule_id}`} data-rule=${r.rule_id}>
               <td><strong class="mono">${r.rule_id}</strong>${r.project !== project && html`<div class="small muted">${r.project}</div>`}
-                ${r.proposed_by && html`<div class="small muted">by ${r.proposed_by}</div>`}</td>
+                ${r.proposed_by && html`<div class="small muted">by <${Who} id=${r.proposed_by} nameOf=${nameOf} /></div>`}</td>
               <td><${StatusBadge} status=${r.severity} /></td>
               <td class="mono small pattern">${r.match_type !== 'regex' && html`<${Badge} kind="neutral">${r.match_type}<//> `}${r.pattern}</td>
               <td>${r.message}${r.context && html`<div class="small muted">${r.context}</div>`}</td>

@@ -4,6 +4,7 @@ import { api, encodePath, request } from '../lib/api.js';
 import { useAction, useData } from '../lib/hooks.js';
 import { compactJson, formatAgo, formatTime, prettyText } from '../lib/format.js';
 import { ActionResult, ConfirmButton, Empty, ErrorNote, Field, Loading, Notice, PageHeader, Section, TableWrap } from '../lib/ui.js';
+import { useNames, Who } from '../lib/names.js';
 import { hrefFor, navigate } from '../lib/router.js';
 
 /** A diff value as JSON (strings keep their quotes, so "1" and 1 differ visibly). */
@@ -188,6 +189,7 @@ function DiffView({ keyName, versions }) {
 }
 
 function HistoryPanel({ keyName, currentVersion, onChanged }) {
+  const nameOf = useNames();
   const history = useData(() => api.get(statePath(keyName), { history: 1, limit: 50 }), [keyName, currentVersion]);
   const [viewing, setViewing] = useState(null);
   const rollback = useAction();
@@ -216,7 +218,7 @@ function HistoryPanel({ keyName, currentVersion, onChanged }) {
                 <tr key=${v.version} data-version=${v.version}>
                   <td><strong>v${v.version}</strong>${v.version === currentVersion && html` <span class="badge badge-ok">current</span>`}</td>
                   <td class="nowrap" title=${formatTime(v.updated_at)}>${formatAgo(v.updated_at)}</td>
-                  <td>${v.updated_by || '—'}</td>
+                  <td><${Who} id=${v.updated_by} nameOf=${nameOf} /></td>
                   <td class="small">${v.content_type}</td>
                   <td class="mono small">${String(v.hash ?? '').slice(0, 10)}</td>
                   <td class="row-actions">
