@@ -285,6 +285,39 @@ export function automataOverlap(a: GlobAutomaton, b: GlobAutomaton): boolean {
   return false;
 }
 
+function inSet(set: CharSet, code: number): boolean {
+  let found = false;
+  for (const [lo, hi] of set.ranges) {
+    if (code >= lo && code <= hi) {
+      found = true;
+      break;
+    }
+  }
+  return found !== set.negated;
+}
+
+/**
+ * Whether the automaton matches `text` (a plain path): the common case of a lease check, run
+ * as a walk over the text keeping the set of states the automaton can be in, which is much
+ * cheaper than the pairwise search two globs need.
+ */
+export function automatonMatches(a: GlobAutomaton, text: string): boolean {
+  if (!text.startsWith(a.prefix) || !text.endsWith(a.suffix)) return false;
+  let current = new Set(a.closure[0]);
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    const next = new Set<number>();
+    for (const state of current) {
+      for (const edge of a.edges[state]!) {
+        if (inSet(edge.chars, code)) for (const reached of a.closure[edge.to]!) next.add(reached);
+      }
+    }
+    if (next.size === 0) return false;
+    current = next;
+  }
+  return current.has(a.accept);
+}
+
 /** Whether two brace-free globs (or plain paths) can match a common path. */
 export function globsOverlap(a: string, b: string): boolean {
   return automataOverlap(compileGlob(a), compileGlob(b));

@@ -58,6 +58,7 @@ for (const engine of testEngines()) {
     const refused = await acquire(app, web, { resources: ['src/web/**', 'src/*/orders.ts'] });
     assert.equal(refused.statusCode, 409);
     const body = refused.json();
+    assert.equal(body.reason, 'lease_conflict');
     assert.match(body.error, /"src\/api\/\*\*" held by backend until .*Z \(splitting orders\)/);
     assert.deepEqual(body.conflicts, [{
       id: lease.id,
@@ -202,6 +203,7 @@ for (const engine of testEngines()) {
     const notHolder = await put(b, '/api/state/config/db', lease.id);
     assert.equal(notHolder.statusCode, 412);
     assert.match(notHolder.json().error, /held by a, not by the caller/);
+    assert.equal(notHolder.json().reason, 'lease_not_held');
     const unknown = await put(a, '/api/state/config/db', 'feedfacefeedface');
     assert.equal(unknown.statusCode, 412);
 

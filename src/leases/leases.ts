@@ -5,7 +5,8 @@ import type { NewEvent, WriteTx } from '../commit/change.js';
 import { badRequest, conflict, HttpError, notFound, preconditionFailed } from '../kernel/errors.js';
 import { parseDuration } from '../kernel/duration.js';
 import { findInstance, listInstances } from '../instances/instances.js';
-import { parseResource, parseResources, resourcesOverlap, type Resource } from './resources.js';
+import { parseResource, parseResources, type Resource } from './resources.js';
+import { activeLeases, ProjectLeases, type Found } from './active.js';
 import type { LeaseRow } from './tables.js';
 import './tables.js';
 
@@ -98,20 +99,6 @@ export function toLease(row: LeaseRow): Lease {
   };
 }
 
-/** The parsed resources of stored leases, kept by lease id: a lease's resources never change. */
-const parsedResources = new Map<string, Resource[]>();
-const PARSED_LIMIT = 20_000;
-
-function resourcesOf(row: LeaseRow): Resource[] {
-  let parsed = parsedResources.get(row.id);
-  if (!parsed) {
-    parsed = (JSON.parse(row.resources) as string[]).map((text) => parseResource(text));
-    if (parsedResources.size >= PARSED_LIMIT) parsedResources.delete(parsedResources.keys().next().value!);
-    parsedResources.set(row.id, parsed);
-  }
-  return parsed;
-}
-
 export function parseTtl(value: string | undefined, fallback = DEFAULT_TTL_MS): number {
   if (value === undefined) return fallback;
   const ms = parseDuration(value);
@@ -133,32 +120,74 @@ async function holderName(ctx: AppContext, actor: Actor): Promise<string> {
   return (await findInstance(ctx, actor.instanceId))?.name ?? actor.instanceId;
 }
 
-/** The leases among `active` that stand in the way of `holder` taking `wanted` in `mode`. */
-export function conflictsWith(wanted: readonly Resource[], mode: LeaseMode, holder: string, active: readonly LeaseRow[]): Array<{ row: LeaseRow; resources: string[] }> {
-  const found: Array<{ row: LeaseRow; resources: string[] }> = [];
-  for (const row of active) {
-    // A holder never conflicts with itself; shared leases only with exclusive ones.
-    if (row.holder === holder) continue;
-    if (mode === 'shared' && row.mode === 'shared') continue;
-    const overlapping = resourcesOf(row).filter((held) => wanted.some((w) => resourcesOverlap(held, w)));
-    if (overlapping.length > 0) found.push({ row, resources: overlapping.map((r) => r.text) });
-  }
-  return found;
+/** Whether a lease held by someone else in `held` mode stands in the way of `holder` taking `mode`. */
+function blocks(holder: string, mode: LeaseMode): (row: LeaseRow) => boolean {
+  // A holder never conflicts with itself; shared leases only with exclusive ones.
+  return (row) => row.holder !== holder && !(mode === 'shared' && row.mode === 'shared');
+}
+
+const readGeneration = async (ctx: AppContext) =>
+  Number((await ctx.db.query.selectFrom('lease_fence').select('generation').where('id', '=', 1).executeTakeFirstOrThrow()).generation);
+
+/** The committed leases of every project (expired ones included until deleted), from the cache when it is current. */
+async function committedRows(ctx: AppContext): Promise<LeaseRow[]> {
+  const generation = await readGeneration(ctx);
+  const cache = activeLeases(ctx);
+  const cached = cache.rowsAt(generation);
+  if (cached) return cached;
+  const rows = await ctx.db.query.selectFrom('leases').selectAll().execute();
+  cache.remember(generation, rows);
+  return rows;
+}
+
+/** One project's committed leases, indexed. */
+async function committedProject(ctx: AppContext, project: string): Promise<ProjectLeases> {
+  const generation = await readGeneration(ctx);
+  const cache = activeLeases(ctx);
+  const cached = cache.projectAt(generation, project);
+  if (cached) return cached;
+  const rows = await ctx.db.query.selectFrom('leases').selectAll().execute();
+  cache.remember(generation, rows);
+  return cache.projectAt(generation, project) ?? new ProjectLeases(rows.filter((row) => row.project === project));
+}
+
+/**
+ * Starts a change to the leases inside its transaction: raises the generation (and, for a
+ * grant, the fence) under the counter row's lock, and hands back the leases as committed
+ * before it — from the cache when it is exactly that generation, else read through `trx`.
+ */
+async function beginLeaseChange(ctx: AppContext, trx: WriteTx, grant: boolean) {
+  const counters = await trx
+    .updateTable('lease_fence')
+    .set(grant ? { fence: sql<number>`fence + 1`, generation: sql<number>`generation + 1` } : { generation: sql<number>`generation + 1` })
+    .where('id', '=', 1)
+    .returning(['fence', 'generation'])
+    .executeTakeFirstOrThrow();
+  const generation = Number(counters.generation);
+  const cache = activeLeases(ctx);
+  const cached = cache.rowsAt(generation - 1);
+  const before = cached ?? (await trx.selectFrom('leases').selectAll().execute());
+  return {
+    fence: Number(counters.fence),
+    generation,
+    before,
+    project: (project: string) => (cached && cache.projectAt(generation - 1, project)) || new ProjectLeases(before.filter((row) => row.project === project)),
+    /** After the commit: the cache learns the leases as this change left them. */
+    remember: (after: LeaseRow[]) => () => cache.remember(generation, after),
+  };
 }
 
 /** Thrown inside the transaction; turned into the 409 (with names and intents) outside it. */
 class LeaseConflicts extends Error {
-  constructor(readonly found: Array<{ row: LeaseRow; resources: string[] }>) {
+  constructor(readonly found: Found[]) {
     super('lease conflict');
   }
 }
 
-/** Adds each holder's current intent, read from the instance registry. */
-async function describeConflicts(ctx: AppContext, found: Array<{ row: LeaseRow; resources: string[] }>): Promise<LeaseConflict[]> {
-  const intents = new Map<string, string>();
-  for (const { row } of found) {
-    if (!intents.has(row.holder)) intents.set(row.holder, (await findInstance(ctx, row.holder))?.intent ?? '');
-  }
+/** Adds each holder's current intent, read from the instance registry (once, however many). */
+async function describeConflicts(ctx: AppContext, found: Found[]): Promise<LeaseConflict[]> {
+  if (found.length === 0) return [];
+  const intents = new Map((await listInstances(ctx)).map((i) => [i.id, i.intent]));
   return found.map(({ row, resources }) => ({
     id: row.id,
     holder: row.holder,
@@ -181,7 +210,7 @@ export function conflictMessage(conflicts: readonly LeaseConflict[]): string {
 }
 
 function conflictError(conflicts: LeaseConflict[]): HttpError {
-  return conflict(conflictMessage(conflicts), { conflicts });
+  return conflict(conflictMessage(conflicts), { reason: 'lease_conflict', conflicts });
 }
 
 /** What a lease's end announces: who held what, and why it ended. */
@@ -193,12 +222,12 @@ function releasedEvent(row: LeaseRow, reason: ReleaseReason, source: string): Ne
   };
 }
 
-/** Deletes the project's leases that ran out, inside a change: their `lease.released` events. */
-async function purgeExpiredIn(trx: WriteTx, now: string, project?: string): Promise<NewEvent[]> {
-  let query = trx.deleteFrom('leases').where('expires_at', '<=', now);
-  if (project !== undefined) query = query.where('project', '=', project);
-  const rows = await query.returningAll().execute();
-  return rows.map((row) => releasedEvent(row, 'expired', ''));
+/** Deletes the leases among `rows` that ran out, inside a change; their `lease.released` events. */
+async function purgeExpiredIn(trx: WriteTx, rows: readonly LeaseRow[], now: string): Promise<{ ids: Set<string>; events: NewEvent[] }> {
+  const expired = rows.filter((row) => row.expires_at <= now).map((row) => row.id);
+  if (expired.length === 0) return { ids: new Set(), events: [] };
+  const deleted = await trx.deleteFrom('leases').where('id', 'in', expired).returningAll().execute();
+  return { ids: new Set(deleted.map((row) => row.id)), events: deleted.map((row) => releasedEvent(row, 'expired', '')) };
 }
 
 interface CheckedAcquire {
@@ -235,18 +264,12 @@ export async function acquireLease(ctx: AppContext, checked: CheckedAcquire, act
   const name = await holderName(ctx, actor);
   try {
     return await ctx.commit(async (trx) => {
-      const { fence } = await trx
-        .updateTable('lease_fence')
-        .set({ fence: sql<number>`fence + 1` })
-        .where('id', '=', 1)
-        .returning('fence')
-        .executeTakeFirstOrThrow();
+      const change = await beginLeaseChange(ctx, trx, true);
       const now = new Date();
       const nowText = now.toISOString();
-      const expired = await purgeExpiredIn(trx, nowText, checked.project);
-      const active = await trx.selectFrom('leases').selectAll().where('project', '=', checked.project).execute();
-      const found = conflictsWith(checked.resources, checked.mode, holder, active);
+      const found = change.project(checked.project).overlapping(checked.resources, nowText, blocks(holder, checked.mode));
       if (found.length > 0) throw new LeaseConflicts(found);
+      const expired = await purgeExpiredIn(trx, change.before.filter((row) => row.project === checked.project), nowText);
       const row: LeaseRow = {
         id: randomBytes(8).toString('hex'),
         project: checked.project,
@@ -255,7 +278,7 @@ export async function acquireLease(ctx: AppContext, checked: CheckedAcquire, act
         mode: checked.mode,
         resources: JSON.stringify(checked.resources.map((r) => r.text)),
         reason: checked.reason,
-        fence: Number(fence),
+        fence: change.fence,
         ttl_ms: checked.ttlMs,
         acquired_at: nowText,
         expires_at: new Date(now.getTime() + checked.ttlMs).toISOString(),
@@ -265,7 +288,8 @@ export async function acquireLease(ctx: AppContext, checked: CheckedAcquire, act
       return {
         value: lease,
         audit: { actor: actor.id, action: LEASE_ACQUIRE, resource: row.id, detail: `${row.mode} ${row.resources}`.slice(0, 1000) },
-        events: [...expired, { topic: 'lease.acquired', data: lease, source: eventSource(actor) }],
+        events: [...expired.events, { topic: 'lease.acquired', data: lease, source: eventSource(actor) }],
+        afterCommit: change.remember([...change.before.filter((r) => !expired.ids.has(r.id)), row]),
       };
     });
   } catch (err) {
@@ -283,7 +307,7 @@ export function conflictsOf(err: unknown): LeaseConflict[] | null {
 
 /** The lease if it is active (not released, not run out), else null. */
 async function activeLease(ctx: AppContext, id: string): Promise<LeaseRow | null> {
-  const row = await ctx.db.query.selectFrom('leases').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = (await committedRows(ctx)).find((r) => r.id === id);
   return row && row.expires_at > new Date().toISOString() ? row : null;
 }
 
@@ -293,13 +317,16 @@ function checkMayChange(row: LeaseRow, actor: Actor, verb: string): void {
   throw new HttpError(403, `lease ${row.id} is held by ${row.holder_name}: only its holder or the admin may ${verb} it`);
 }
 
+const gone = (id: string) => notFound('lease (it may have expired or been released)', id);
+
 /** Gives the lease a new expiry, `ttl` (default: its own TTL) from now. 404 once it ended. */
 export async function renewLease(ctx: AppContext, id: string, ttl: string | undefined, actor: Actor): Promise<Lease> {
   const found = await activeLease(ctx, id);
-  if (!found) throw notFound('lease (it may have expired or been released)', id);
+  if (!found) throw gone(id);
   checkMayChange(found, actor, 'renew');
   const ttlMs = parseTtl(ttl, Number(found.ttl_ms));
   return ctx.commit(async (trx) => {
+    const change = await beginLeaseChange(ctx, trx, false);
     const now = new Date();
     const row = await trx
       .updateTable('leases')
@@ -308,53 +335,56 @@ export async function renewLease(ctx: AppContext, id: string, ttl: string | unde
       .where('expires_at', '>', now.toISOString())
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw notFound('lease (it may have expired or been released)', id);
-    return { value: toLease(row), audit: { actor: actor.id, action: LEASE_RENEW, resource: id, detail: `ttl ${ttlMs}ms` } };
+    if (!row) throw gone(id);
+    return {
+      value: toLease(row),
+      audit: { actor: actor.id, action: LEASE_RENEW, resource: id, detail: `ttl ${ttlMs}ms` },
+      afterCommit: change.remember(change.before.map((r) => (r.id === id ? row : r))),
+    };
   }, { emits: false });
 }
 
 /** Ends a lease now (`lease.released`, reason released). 404 when it is not active. */
 export async function releaseLease(ctx: AppContext, id: string, actor: Actor): Promise<{ released: string }> {
   const found = await activeLease(ctx, id);
-  if (!found) throw notFound('lease (it may have expired or been released)', id);
+  if (!found) throw gone(id);
   checkMayChange(found, actor, 'release');
   return ctx.commit(async (trx) => {
+    const change = await beginLeaseChange(ctx, trx, false);
     const row = await trx.deleteFrom('leases').where('id', '=', id).where('expires_at', '>', new Date().toISOString()).returningAll().executeTakeFirst();
-    if (!row) throw notFound('lease (it may have expired or been released)', id);
+    if (!row) throw gone(id);
     return {
       value: { released: id },
       audit: { actor: actor.id, action: LEASE_RELEASE, resource: id, detail: row.holder === holderOf(actor) ? undefined : `held by ${row.holder_name}` },
       events: [releasedEvent(row, 'released', eventSource(actor))],
+      afterCommit: change.remember(change.before.filter((r) => r.id !== id)),
     };
   });
 }
 
 /** Active leases, oldest grant first. */
 export async function listLeases(ctx: AppContext, filter: LeaseFilter = {}): Promise<Lease[]> {
-  let query = ctx.db.query.selectFrom('leases').selectAll().where('expires_at', '>', new Date().toISOString());
-  if (filter.holder) query = query.where('holder', '=', filter.holder);
-  if (filter.project !== undefined) query = query.where('project', '=', filter.project);
-  let rows = await query.orderBy('fence').execute();
+  const now = new Date().toISOString();
+  let rows: LeaseRow[];
   if (filter.resource !== undefined) {
     const wanted = parseResource(filter.resource);
-    rows = rows.filter((row) => resourcesOf(row).some((held) => resourcesOverlap(held, wanted)));
+    const projects = filter.project !== undefined ? [filter.project] : [...new Set((await committedRows(ctx)).map((row) => row.project))];
+    rows = [];
+    for (const project of projects) rows.push(...(await committedProject(ctx, project)).overlapping([wanted], now).map((f) => f.row));
+  } else {
+    rows = (await committedRows(ctx)).filter((row) => row.expires_at > now && (filter.project === undefined || row.project === filter.project));
   }
-  return rows.map(toLease);
+  if (filter.holder) rows = rows.filter((row) => row.holder === filter.holder);
+  return rows.sort((a, b) => Number(a.fence) - Number(b.fence)).map(toLease);
 }
 
 /** What stops the caller from taking `paths` in `mode` (default exclusive: editing them). */
 export async function checkLeases(ctx: AppContext, input: { paths: unknown; project?: string; mode?: LeaseMode }, actor: Actor): Promise<LeaseConflict[]> {
   const wanted = parseResources(input.paths, 'paths');
   const project = checkText('project', input.project, MAX_PROJECT_LENGTH).trim();
-  const mode = input.mode ?? 'exclusive';
-  const active = await ctx.db.query
-    .selectFrom('leases')
-    .selectAll()
-    .where('project', '=', project)
-    .where('expires_at', '>', new Date().toISOString())
-    .orderBy('fence')
-    .execute();
-  return describeConflicts(ctx, conflictsWith(wanted, mode, holderOf(actor), active));
+  const index = await committedProject(ctx, project);
+  const found = index.overlapping(wanted, new Date().toISOString(), blocks(holderOf(actor), input.mode ?? 'exclusive'));
+  return describeConflicts(ctx, found);
 }
 
 /**
@@ -367,10 +397,10 @@ export async function requireLeaseHeldIn(trx: WriteTx, ctx: AppContext, leaseId:
   if (ctx.db.engine === 'postgres') query = query.forShare();
   const row = await query.executeTakeFirst();
   if (!row || row.expires_at <= new Date().toISOString()) {
-    throw preconditionFailed(`X-Koor-Lease ${leaseId}: the lease is no longer held (it expired or was released)`, { lease: leaseId });
+    throw preconditionFailed(`X-Koor-Lease ${leaseId}: the lease is no longer held (it expired or was released)`, { reason: 'lease_not_held', lease: leaseId });
   }
   if (row.holder !== holderOf(actor)) {
-    throw preconditionFailed(`X-Koor-Lease ${leaseId}: the lease is held by ${row.holder_name}, not by the caller`, { lease: leaseId });
+    throw preconditionFailed(`X-Koor-Lease ${leaseId}: the lease is held by ${row.holder_name}, not by the caller`, { reason: 'lease_not_held', lease: leaseId });
   }
 }
 
@@ -381,26 +411,30 @@ export async function requireLeaseHeldIn(trx: WriteTx, ctx: AppContext, leaseId:
  */
 export async function endLapsedLeases(ctx: AppContext): Promise<number> {
   const now = new Date().toISOString();
-  const holders = await ctx.db.query.selectFrom('leases').select(['holder', 'expires_at']).execute();
-  if (holders.length === 0) return 0;
-  const anyExpired = holders.some((h) => h.expires_at <= now);
-  const instanceHolders = new Set(holders.map((h) => h.holder).filter((h) => h !== 'admin' && h !== 'anonymous'));
-  const gone = new Map<string, ReleaseReason>();
+  const rows = await committedRows(ctx);
+  if (rows.length === 0) return 0;
+  const anyExpired = rows.some((row) => row.expires_at <= now);
+  const instanceHolders = new Set(rows.map((row) => row.holder).filter((h) => h !== 'admin' && h !== 'anonymous'));
+  const lapsed = new Map<string, ReleaseReason>();
   if (instanceHolders.size > 0) {
     const known = new Map((await listInstances(ctx)).map((i) => [i.id, i.status]));
     for (const holder of instanceHolders) {
       const status = known.get(holder);
-      if (status === undefined) gone.set(holder, 'holder_deregistered');
-      else if (status === 'stale') gone.set(holder, 'holder_stale');
+      if (status === undefined) lapsed.set(holder, 'holder_deregistered');
+      else if (status === 'stale') lapsed.set(holder, 'holder_stale');
     }
   }
-  if (!anyExpired && gone.size === 0) return 0;
+  if (!anyExpired && lapsed.size === 0) return 0;
   return ctx.commit(async (trx) => {
-    const events = await purgeExpiredIn(trx, new Date().toISOString());
-    for (const [holder, reason] of gone) {
-      const rows = await trx.deleteFrom('leases').where('holder', '=', holder).returningAll().execute();
-      events.push(...rows.map((row) => releasedEvent(row, reason, '')));
+    const change = await beginLeaseChange(ctx, trx, false);
+    const { ids, events } = await purgeExpiredIn(trx, change.before, new Date().toISOString());
+    for (const [holder, reason] of lapsed) {
+      const ended = await trx.deleteFrom('leases').where('holder', '=', holder).returningAll().execute();
+      for (const row of ended) {
+        ids.add(row.id);
+        events.push(releasedEvent(row, reason, ''));
+      }
     }
-    return { value: events.length, events };
+    return { value: events.length, events, afterCommit: change.remember(change.before.filter((r) => !ids.has(r.id))) };
   });
 }

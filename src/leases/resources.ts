@@ -1,5 +1,5 @@
 import { badRequest } from '../kernel/errors.js';
-import { automataOverlap, compileGlob, hasWildcard, type GlobAutomaton } from './glob-overlap.js';
+import { automataOverlap, automatonMatches, compileGlob, hasWildcard, type GlobAutomaton } from './glob-overlap.js';
 
 // What a lease can claim (SPEC §16): a path relative to the repository (`src/api/orders.ts`),
 // a glob (`src/api/**`, `*.sql`), or a name (`task:42`). Two resources conflict when some
@@ -130,5 +130,24 @@ export function parseResources(raw: unknown, field = 'resources'): Resource[] {
 export function resourcesOverlap(a: Resource, b: Resource): boolean {
   if (a.kind === 'name' || b.kind === 'name') return a.kind === b.kind && a.text === b.text;
   if (a.kind === 'path' && b.kind === 'path') return a.text === b.text;
+  if (a.kind === 'path') return b.alternatives.some((y) => automatonMatches(y, a.text));
+  if (b.kind === 'path') return a.alternatives.some((x) => automatonMatches(x, b.text));
   return a.alternatives.some((x) => b.alternatives.some((y) => automataOverlap(x, y)));
+}
+
+/**
+ * The first segment every path the resource covers starts with (`src` for `src/api/**`), or
+ * null when none is fixed (a floating `*.sql`, a wildcard in the first segment, a name):
+ * leases are indexed by it, since resources with different first segments never overlap.
+ */
+export function firstSegments(resource: Resource): string[] | null {
+  if (resource.kind === 'name') return null;
+  if (resource.kind === 'path') return [resource.text.split('/')[0]!];
+  const segments = new Set<string>();
+  for (const alternative of resource.alternatives) {
+    const slash = alternative.prefix.indexOf('/');
+    if (slash < 0) return null;
+    segments.add(alternative.prefix.slice(0, slash));
+  }
+  return [...segments];
 }

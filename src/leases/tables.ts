@@ -18,10 +18,12 @@ export interface LeaseRow {
   expires_at: string;
 }
 
-/** The one row holding the last fencing token given. */
+/** The one row holding the last fencing token given and the leases' generation. */
 export interface LeaseFenceRow {
   id: number;
   fence: number;
+  /** Raised by every change to the leases: cached leases at this generation are current. */
+  generation: number;
 }
 
 declare module '../db/schema.js' {

@@ -1,0 +1,118 @@
+import type { AppContext } from '../kernel/context.js';
+import { firstSegments, parseResource, resourcesOverlap, type Resource } from './resources.js';
+import type { LeaseRow } from './tables.js';
+
+/**
+ * The active leases as this process last saw them, parsed and indexed, so that a check or an
+ * acquire compares against a thousand leases without reading and parsing a thousand rows.
+ *
+ * The cache is labelled with the generation counter that every lease change raises in the
+ * database (the `lease_fence` row), and used only while the database still says that
+ * generation: one tiny read tells whether anything changed, here or on another replica.
+ * Inside an acquiring (or releasing, renewing) transaction the counter is raised under its
+ * row lock, so "the cache is at the generation just before mine" means "the cache is exactly
+ * what is committed".
+ */
+export class ActiveLeases {
+  private generation = -1;
+  private rows: LeaseRow[] = [];
+  private readonly indexes = new Map<string, ProjectLeases>();
+
+  /** The rows of every project, when the cache holds `generation`. */
+  rowsAt(generation: number): LeaseRow[] | undefined {
+    return generation === this.generation ? this.rows : undefined;
+  }
+
+  /** The project's leases, indexed, when the cache holds `generation`. */
+  projectAt(generation: number, project: string): ProjectLeases | undefined {
+    if (generation !== this.generation) return undefined;
+    let index = this.indexes.get(project);
+    if (!index) this.indexes.set(project, (index = new ProjectLeases(this.rows.filter((row) => row.project === project))));
+    return index;
+  }
+
+  /** Remembers the leases as of `generation` (an older generation than the one held is ignored). */
+  remember(generation: number, rows: LeaseRow[]): void {
+    if (generation < this.generation) return;
+    this.generation = generation;
+    this.rows = [...rows].sort((a, b) => Number(a.fence) - Number(b.fence));
+    this.indexes.clear();
+  }
+
+  forget(): void {
+    this.generation = -1;
+    this.rows = [];
+    this.indexes.clear();
+  }
+}
+
+/** A conflicting lease and those of its resources that stand in the way. */
+export interface Found {
+  row: LeaseRow;
+  resources: string[];
+}
+
+/** One project's leases with their parsed resources, indexed by first path segment. */
+export class ProjectLeases {
+  private readonly parsed: Resource[][];
+  private readonly bySegment = new Map<string, number[]>();
+  /** Leases with a resource that has no fixed first segment: compared with everything. */
+  private readonly anywhere: number[] = [];
+
+  constructor(readonly rows: LeaseRow[]) {
+    this.parsed = rows.map((row) => (JSON.parse(row.resources) as string[]).map((text) => parseResource(text)));
+    for (const [i, resources] of this.parsed.entries()) {
+      const segments = new Set<string>();
+      let everywhere = false;
+      for (const resource of resources) {
+        if (resource.kind === 'name') continue;
+        const first = firstSegments(resource);
+        if (first === null) everywhere = true;
+        else for (const segment of first) segments.add(segment);
+      }
+      if (everywhere) this.anywhere.push(i);
+      // Names have no segment but only meet the same name: they are keyed by their text.
+      for (const resource of resources) if (resource.kind === 'name') segments.add(`\0${resource.text}`);
+      for (const segment of segments) {
+        const list = this.bySegment.get(segment);
+        if (list) list.push(i);
+        else this.bySegment.set(segment, [i]);
+      }
+    }
+  }
+
+  /** The leases (by position) that could overlap `wanted`: none else can. */
+  private candidates(wanted: readonly Resource[]): Iterable<number> {
+    const picked = new Set<number>(this.anywhere);
+    for (const resource of wanted) {
+      const first = resource.kind === 'name' ? [`\0${resource.text}`] : firstSegments(resource);
+      if (first === null) return this.rows.keys();
+      for (const segment of first) for (const i of this.bySegment.get(segment) ?? []) picked.add(i);
+    }
+    return [...picked].sort((a, b) => a - b);
+  }
+
+  /**
+   * The active leases (expiring after `now`) that overlap `wanted`, with the overlapping
+   * resources, for which `counts(row)` says yes. Oldest grant first.
+   */
+  overlapping(wanted: readonly Resource[], now: string, counts: (row: LeaseRow) => boolean = () => true): Found[] {
+    const found: Found[] = [];
+    for (const i of this.candidates(wanted)) {
+      const row = this.rows[i]!;
+      if (row.expires_at <= now || !counts(row)) continue;
+      const overlapping = this.parsed[i]!.filter((held) => wanted.some((w) => resourcesOverlap(held, w)));
+      if (overlapping.length > 0) found.push({ row, resources: overlapping.map((r) => r.text) });
+    }
+    return found;
+  }
+}
+
+const caches = new WeakMap<AppContext, ActiveLeases>();
+
+/** The app's cache of active leases. */
+export function activeLeases(ctx: AppContext): ActiveLeases {
+  let cache = caches.get(ctx);
+  if (!cache) caches.set(ctx, (cache = new ActiveLeases()));
+  return cache;
+}
