@@ -1,0 +1,142 @@
+// Leases at scale (issue 18): 1 000 active leases over a 10 000-file repository, next to a
+// state GET (2 KB) measured in the same run with the same load. Each acquire checks its
+// resources against every active lease of the project, and a check answers which leases stand
+// in the way of a list of paths, both without ever listing files.
+//
+// Figures are medians over interleaved rounds (state GET, check, acquire+release, …), so load
+// from other processes shifts them alike. The server runs as its own koor-server process: the
+// acquire-then-release sequence needs autocannon's request hooks, which cannot cross into its
+// worker thread, so the load generator runs on this process's event loop instead.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startServerProcess } from '../test/support/server-process.js';
+
+type Report = (line: string) => void;
+
+const CONNECTIONS = 8;
+const ROUNDS = Number(process.env.KOOR_BENCH_ROUNDS ?? 5);
+const ROUND_S = Number(process.env.KOOR_BENCH_ROUND_SECONDS ?? 1);
+const AGENTS = 50;
+
+// The repository: pkg00…pkg99, each with src/mod00.ts … src/mod99.ts (10 000 files).
+const pkg = (n: number) => `pkg${String(n).padStart(2, '0')}`;
+
+/**
+ * Lease i of 1 000: 800 exclusive globs of ten files each (`pkg42/src/mod3?.ts`, tens digits
+ * 0–7), and 200 shared globs without a fixed beginning (`**\/mod9?.ts` and the like), the
+ * costliest kind to compare. None conflict, so all are granted.
+ */
+function leaseResources(i: number): string[] {
+  if (i < 800) return [`${pkg(i % 100)}/src/mod${Math.floor(i / 100)}?.ts`];
+  return [`**/mod9${i % 10}.${['ts', 'md'][i % 2]}`, `**/${pkg(i % 100)}-notes-${i}/*`];
+}
+
+interface Figures {
+  requests: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function measure(options: autocannon.Options): Promise<Figures> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: ROUND_S, pipelining: 1, ...options } as autocannon.Options);
+  if (process.env.KOOR_BENCH_DEBUG) console.log(options.url, options.method, result.requests.average, result.errors, result.timeouts, result.non2xx, result.statusCodeStats);
+  return { requests: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const medianFigures = (rounds: Figures[]): Figures => ({
+  requests: median(rounds.map((r) => r.requests)),
+  p50: median(rounds.map((r) => r.p50)),
+  p99: median(rounds.map((r) => r.p99)),
+  errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+});
+
+async function post(url: string, body: unknown, token?: string): Promise<any> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers['x-koor-instance-token'] = token;
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+export async function run(report: Report): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-leases-'));
+  const server = await startServerProcess(dataDir);
+  try {
+    const base = server.url;
+    const value = JSON.stringify({ plan: 'x'.repeat(2000) });
+    await fetch(`${base}/api/state/bench/plan`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: value });
+
+    const agents: Array<{ token: string }> = [];
+    for (let i = 0; i < AGENTS; i++) agents.push(await post(`${base}/api/instances/register`, { name: `agent-${i}` }));
+    for (let i = 0; i < 1000; i++) {
+      await post(`${base}/api/leases`, { resources: leaseResources(i), mode: i < 800 ? 'exclusive' : 'shared', ttl: '1h' }, agents[i % AGENTS]!.token);
+    }
+    const checker = (await post(`${base}/api/instances/register`, { name: 'checker' })).token as string;
+    const headers = { 'content-type': 'application/json', 'x-koor-instance-token': checker };
+
+    // One path that one lease covers; a change touching 100 files across the repository.
+    const onePath = JSON.stringify({ paths: ['pkg42/src/mod31.ts'] });
+    const hundred = JSON.stringify({ paths: Array.from({ length: 100 }, (_, k) => `${pkg(k)}/src/mod${String((k * 37) % 100).padStart(2, '0')}.ts`) });
+    const getState: autocannon.Options = { url: `${base}/api/state/bench/plan` } as autocannon.Options;
+    const checkOne: autocannon.Options = { url: `${base}/api/leases/check`, method: 'POST', headers, body: onePath } as autocannon.Options;
+    const checkHundred: autocannon.Options = { url: `${base}/api/leases/check`, method: 'POST', headers, body: hundred } as autocannon.Options;
+    // Acquire a file nobody holds (pkgNN/src/mod8Y.ts: a fresh one each time), then release it.
+    let next = 0;
+    const cycle: autocannon.Options = {
+      url: base,
+      headers,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/leases',
+          setupRequest: (request: Record<string, unknown>) => {
+            const n = next++ % 1000;
+            return { ...request, body: JSON.stringify({ resources: [`${pkg(n % 100)}/src/mod8${Math.floor(n / 100)}.ts`] }) };
+          },
+          onResponse: (_status: number, body: string, context: Record<string, unknown>) => {
+            context.lease = (JSON.parse(body) as { id: string }).id;
+          },
+        },
+        {
+          method: 'DELETE',
+          setupRequest: (request: Record<string, unknown>, context: Record<string, unknown>) => ({ ...request, path: `/api/leases/${context.lease as string}`, body: undefined, headers: { 'x-koor-instance-token': checker } }),
+        },
+      ],
+    } as unknown as autocannon.Options;
+
+    const checked = (await post(`${base}/api/leases/check`, JSON.parse(onePath), checker)) as { conflicts: unknown[] };
+    const checkedMany = (await post(`${base}/api/leases/check`, JSON.parse(hundred), checker)) as { conflicts: unknown[] };
+
+    for (const options of [getState, checkOne, checkHundred, cycle]) await measure(options);
+    const rounds: Record<'get' | 'one' | 'hundred' | 'cycle', Figures[]> = { get: [], one: [], hundred: [], cycle: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      rounds.get.push(await measure(getState));
+      rounds.one.push(await measure(checkOne));
+      rounds.hundred.push(await measure(checkHundred));
+      rounds.cycle.push(await measure(cycle));
+    }
+    const get = medianFigures(rounds.get);
+    const one = medianFigures(rounds.one);
+    const many = medianFigures(rounds.hundred);
+    const cycles = medianFigures(rounds.cycle);
+
+    const line = (name: string, f: Figures, perSecond = f.requests) =>
+      `${name.padEnd(30)} ${perSecond.toFixed(0).padStart(6)}/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms` +
+      `  = ${(perSecond / get.requests).toFixed(2)}× the GET's rate, p99 ${(f.p99 / Math.max(get.p99, 0.01)).toFixed(1)}× its p99` +
+      (f.errors ? `  (${f.errors} errors)` : '');
+
+    report(`1 000 active leases (800 exclusive, 200 shared without a fixed beginning) over a 10 000-file tree; ${CONNECTIONS} connections, median of ${ROUNDS} rounds of ${ROUND_S} s`);
+    report(`${'GET /api/state/{key} (base)'.padEnd(30)} ${get.requests.toFixed(0).padStart(6)}/s  p50 ${get.p50.toFixed(2).padStart(6)} ms  p99 ${get.p99.toFixed(2).padStart(6)} ms`);
+    report(`${line('check, 1 path', one)}  (${checked.conflicts.length} conflict)`);
+    report(`${line('check, 100 paths', many)}  (${checkedMany.conflicts.length} conflicts)`);
+    report(line('acquire + release (cycles)', cycles, cycles.requests / 2));
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
