@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { startTestApp, testEngines } from '../../test/support/app.js';
+import { startListeningApp, startTestApp, testEngines } from '../../test/support/app.js';
 import type { KoorEvent } from '../events/hub.js';
 
 interface Agent {
@@ -267,5 +267,32 @@ for (const engine of testEngines()) {
     const timedOut = await acquire(app, b, { resources: ['task:u'] }, '?wait=200ms');
     assert.equal(timedOut.statusCode, 409);
     assert.equal(timedOut.json().conflicts[0].id, stillHeld.id);
+  });
+}
+
+for (const engine of testEngines()) {
+  test(`a waiting acquire whose client goes away stops waiting and is not granted on ${engine}`, async (t) => {
+    const server = await startListeningApp({}, engine);
+    t.after(server.close);
+    const app = server.app;
+    const [a, b] = [await register(app, 'a'), await register(app, 'b')];
+    const held = (await acquire(app, a, { resources: ['task:x'] })).json();
+
+    const gone = new AbortController();
+    const waiting = fetch(`${server.url}/api/leases?wait=1m`, {
+      method: 'POST',
+      headers: { ...b.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ resources: ['task:x'] }),
+      signal: gone.signal,
+    }).catch((err: Error) => err.name);
+    await sleep(200);
+    gone.abort();
+    assert.equal(await waiting, 'AbortError');
+    await sleep(100);
+    await app.inject({ method: 'DELETE', url: `/api/leases/${held.id}`, headers: a.headers });
+    await sleep(300);
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/api/leases' })).json(), [], 'nobody holds it for a client that left');
+    const acquired = (await app.inject({ method: 'GET', url: '/api/events/history?topic=lease.acquired' })).json();
+    assert.deepEqual(acquired.map((e: KoorEvent) => (e.data as { holder: string }).holder), [a.id], 'the abandoned wait never acquired it');
   });
 }
