@@ -51,11 +51,15 @@ export const conditionalHeaders = {
   properties: {
     'if-match': { type: 'string', description: 'Write only if the current ETag ("<sha256>") or version (a number) matches; * = must exist' },
     'if-none-match': { type: 'string', description: '* = create only (fail with 412 if the key exists)' },
+    'x-koor-lease': { type: 'string', description: 'Write only while the caller holds this lease (fencing); 412 lease_not_held otherwise' },
   },
 } as const;
 
 /** Header schema of writes that take only If-Match (delete, rollback). */
-export const ifMatchHeader = { type: 'object', properties: { 'if-match': conditionalHeaders.properties['if-match'] } } as const;
+export const ifMatchHeader = {
+  type: 'object',
+  properties: { 'if-match': conditionalHeaders.properties['if-match'], 'x-koor-lease': conditionalHeaders.properties['x-koor-lease'] },
+} as const;
 
 /** The 412 answer of a conditional write, for the OpenAPI document; `noun` names the thing (key, spec). */
 export function preconditionFailedResponse(noun: string) {

@@ -1,4 +1,5 @@
 import { badRequest } from '../kernel/errors.js';
+import type { WriteTx } from '../commit/change.js';
 
 /**
  * What a conditional write requires of the key's current version:
@@ -15,6 +16,13 @@ export type Precondition =
   | { kind: 'etag'; hash: string };
 
 export const NO_PRECONDITION: Precondition = { kind: 'any' };
+
+/**
+ * A further condition of a write, checked inside the write's own transaction before anything
+ * is written; it refuses by throwing (a lease named with X-Koor-Lease that the caller no
+ * longer holds). A domain that stores versioned values runs it without knowing what it checks.
+ */
+export type WriteGuard = (trx: WriteTx) => Promise<void>;
 
 const header = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value.join(', ') : value)?.trim();
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from '../kernel/errors.js';
 import { writePrecondition } from '../mvcc/preconditions.js';
+import { leaseFence } from '../leases/fencing.js';
 import {
   acceptRawBodies,
   bodyContentType,
@@ -125,6 +126,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
       { project, name, data: rawBody(request), contentType: bodyContentType(request, DEFAULT_CONTENT_TYPE) },
       request.actor,
       precondition,
+      leaseFence(ctx, request.headers, request.actor),
     );
     setWrittenHeaders(reply, result);
     return result;
@@ -145,6 +147,6 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request) => {
     const { project, name } = request.params;
-    return deleteSpec(ctx, project, name, request.actor, writePrecondition(request.headers, false));
+    return deleteSpec(ctx, project, name, request.actor, writePrecondition(request.headers, false), leaseFence(ctx, request.headers, request.actor));
   });
 }

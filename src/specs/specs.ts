@@ -1,7 +1,7 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, notFound } from '../kernel/errors.js';
 import type { Change, WriteTx } from '../commit/change.js';
-import { NO_PRECONDITION, type Precondition } from '../mvcc/preconditions.js';
+import { NO_PRECONDITION, type Precondition, type WriteGuard } from '../mvcc/preconditions.js';
 import type { StoredValue, VersionedStore, VersionSummary } from '../mvcc/versioned-store.js';
 import './tables.js';
 
@@ -152,24 +152,28 @@ function checkedSpecWrite(ctx: AppContext, input: SpecWrite): SpecWrite {
 }
 
 /** Stores a new version of a spec (every document check must pass) and announces `spec.changed`. */
-export async function putSpec(ctx: AppContext, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<SpecWriteResult> {
+export async function putSpec(ctx: AppContext, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION, guard?: WriteGuard): Promise<SpecWriteResult> {
   // Checked before the commit too, so that a bad document never waits for the writer.
   checkedSpecWrite(ctx, input);
-  return ctx.commit((trx) => putSpecIn(ctx, trx, input, actor, precondition));
+  return ctx.commit(async (trx) => {
+    await guard?.(trx);
+    return putSpecIn(ctx, trx, input, actor, precondition);
+  });
 }
 
 /** Deletes a spec (its history stays) and announces `spec.deleted`. */
-export async function deleteSpec(ctx: AppContext, project: string, name: string, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<{ deleted: string }> {
+export async function deleteSpec(ctx: AppContext, project: string, name: string, actor: Actor, precondition: Precondition = NO_PRECONDITION, guard?: WriteGuard): Promise<{ deleted: string }> {
   checkSpecNames(project, name);
   const key = specKey(project, name);
-  await ctx.commit((trx) =>
-    ctx.specStore.removeIn(trx, {
+  await ctx.commit(async (trx) => {
+    await guard?.(trx);
+    return ctx.specStore.removeIn(trx, {
       key,
       actor,
       precondition,
       audit: { action: SPEC_ACTIONS.delete, resource: key },
       announce: (version) => ({ topic: 'spec.deleted', data: { project, name, version }, source: actor.id }),
-    }),
-  );
+    });
+  });
   return { deleted: key };
 }

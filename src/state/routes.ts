@@ -14,6 +14,7 @@ import {
   stateHistory,
 } from './state.js';
 import { writePrecondition } from '../mvcc/preconditions.js';
+import { leaseFence } from '../leases/fencing.js';
 import {
   acceptRawBodies,
   bodyContentType,
@@ -144,6 +145,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
       { key: request.params['*'], data: rawBody(request), contentType: bodyContentType(request, DEFAULT_CONTENT_TYPE) },
       request.actor,
       precondition,
+      leaseFence(ctx, request.headers, request.actor),
     );
     setWrittenHeaders(reply, result);
     return result;
@@ -179,7 +181,8 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const precondition = writePrecondition(request.headers, false);
-    const result = await rollbackState(ctx, request.params['*'], request.query.rollback, request.actor, precondition);
+    const fence = leaseFence(ctx, request.headers, request.actor);
+    const result = await rollbackState(ctx, request.params['*'], request.query.rollback, request.actor, precondition, fence);
     setWrittenHeaders(reply, result);
     return result;
   });
@@ -199,7 +202,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request) => {
     const precondition = writePrecondition(request.headers, false);
-    const { deleted } = await deleteState(ctx, request.params['*'], request.actor, precondition);
+    const { deleted } = await deleteState(ctx, request.params['*'], request.actor, precondition, leaseFence(ctx, request.headers, request.actor));
     return { deleted };
   });
 }

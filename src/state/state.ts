@@ -3,7 +3,7 @@ import { badRequest, notFound } from '../kernel/errors.js';
 import type { Change, NewEvent, WriteTx } from '../commit/change.js';
 import { diffJson, type JsonDifference } from '../mvcc/json-diff.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../kernel/json-depth.js';
-import { NO_PRECONDITION, type Precondition } from '../mvcc/preconditions.js';
+import { NO_PRECONDITION, type Precondition, type WriteGuard } from '../mvcc/preconditions.js';
 import type { KeySummary, StoredValue, VersionedStore, VersionSummary, WriteResult } from '../mvcc/versioned-store.js';
 import './tables.js';
 
@@ -78,23 +78,27 @@ export async function putStateIn(ctx: AppContext, trx: WriteTx, input: StateWrit
 }
 
 /** Stores a new version of a key (if the precondition holds) and announces `state.changed`. */
-export async function putState(ctx: AppContext, input: StateWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<WriteResult> {
+export async function putState(ctx: AppContext, input: StateWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION, guard?: WriteGuard): Promise<WriteResult> {
   checkStateKey(input.key);
-  return ctx.commit((trx) => putStateIn(ctx, trx, input, actor, precondition));
+  return ctx.commit(async (trx) => {
+    await guard?.(trx);
+    return putStateIn(ctx, trx, input, actor, precondition);
+  });
 }
 
 /** Deletes a key (its history stays readable) and announces `state.deleted`. */
-export async function deleteState(ctx: AppContext, key: string, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<{ deleted: string; version: number }> {
+export async function deleteState(ctx: AppContext, key: string, actor: Actor, precondition: Precondition = NO_PRECONDITION, guard?: WriteGuard): Promise<{ deleted: string; version: number }> {
   checkStateKey(key);
-  const removed = await ctx.commit((trx) =>
-    ctx.stateStore.removeIn(trx, {
+  const removed = await ctx.commit(async (trx) => {
+    await guard?.(trx);
+    return ctx.stateStore.removeIn(trx, {
       key,
       actor,
       precondition,
       audit: { action: STATE_ACTIONS.delete, resource: key },
       announce: (version) => ({ topic: 'state.deleted', data: { key, version }, source: actor.id }),
-    }),
-  );
+    });
+  });
   return { deleted: key, version: removed.version };
 }
 
@@ -105,10 +109,12 @@ export async function rollbackState(
   version: number,
   actor: Actor,
   precondition: Precondition = NO_PRECONDITION,
+  guard?: WriteGuard,
 ): Promise<WriteResult & { rolled_back: number }> {
   const old = await stateAtVersion(ctx, key, version);
-  const result = await ctx.commit((trx) =>
-    ctx.stateStore.writeIn(trx, {
+  const result = await ctx.commit(async (trx) => {
+    await guard?.(trx);
+    return ctx.stateStore.writeIn(trx, {
       key,
       data: old.data,
       contentType: old.content_type,
@@ -116,8 +122,8 @@ export async function rollbackState(
       precondition,
       audit: { action: STATE_ACTIONS.rollback, resource: key, detail: `restored version ${version}` },
       announce: (written) => changed(written, actor),
-    }),
-  );
+    });
+  });
   return { ...result, rolled_back: version };
 }
 
