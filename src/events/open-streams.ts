@@ -22,6 +22,13 @@ export class OpenStreams {
     return () => this.streams.delete(stream);
   }
 
+  /** The instances with at least one open stream (each a sign of life, SPEC §18). */
+  instanceIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const stream of this.streams) if (stream.instanceId) ids.add(stream.instanceId);
+    return ids;
+  }
+
   count(kind: StreamKind): number {
     let n = 0;
     for (const stream of this.streams) if (stream.kind === kind) n++;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
 import { startListeningApp, testEngines } from '../../test/support/app.js';
 
 async function call(url: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
@@ -37,5 +38,23 @@ for (const engine of testEngines()) {
     assert.equal((await waiting)[0].body, 'done waiting');
     // Once it stops listening, it is silent like any other.
     await until('the agent that stopped listening is stale', async () => (await status(server.url, listening.id)) === 'stale');
+  });
+}
+
+for (const engine of testEngines()) {
+  test(`an agent listening on an event stream stays alive while it says nothing on ${engine}`, async (t) => {
+    const server = await startListeningApp({ staleAfterMs: 400, livenessIntervalMs: 50 }, engine);
+    t.after(server.close);
+    const listening = await call(server.url, 'POST', '/api/instances/register', { name: 'listening' });
+    const silent = await call(server.url, 'POST', '/api/instances/register', { name: 'silent' });
+    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/api/events/subscribe?pattern=build.*`, { headers: { 'x-koor-instance-token': listening.token } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    t.after(() => ws.terminate());
+
+    await until('the silent agent is stale', async () => (await status(server.url, silent.id)) === 'stale');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(await status(server.url, listening.id), 'active', 'an open stream is a sign of life');
+    ws.close();
+    await until('the agent that closed its stream is stale', async () => (await status(server.url, listening.id)) === 'stale');
   });
 }

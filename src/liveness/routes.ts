@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { livenessJob, markStaleInstances } from './liveness.js';
 import { INSTANCE_ACTIONS } from '../instances/instances.js';
-import { presenceJob } from './presence.js';
+import { presenceJob, presenceOf } from './presence.js';
 
 /** The liveness monitor job and its manual trigger. */
 export default async function livenessRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
   ctx.jobs.add(livenessJob(ctx));
   ctx.jobs.add(presenceJob(ctx));
+  // Open event streams (WebSocket, SSE) of an instance keep it alive.
+  presenceOf(ctx).addSource(() => ctx.streams.instanceIds());
 
   app.post('/api/liveness/check', {
     config: { auditAction: INSTANCE_ACTIONS.livenessCheck },

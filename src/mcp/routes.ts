@@ -7,6 +7,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { errorBody } from '../kernel/errors.js';
 import { authInfoFor, createMcpServer } from './server.js';
+import { presentWhileOpen } from '../liveness/presence.js';
 
 interface Session {
   server: McpServer;
@@ -151,6 +152,8 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
       return rpcError(reply.header('allow', 'POST, DELETE'), 405, 'GET /mcp needs an MCP session');
     }
     const session = existingSession(request, reply);
+    // The session's stream is the agent listening: alive for as long as it is open.
+    if (session) presentWhileOpen(ctx, request.actor, reply.raw);
     if (session) await serve(request, reply, session.transport);
     return reply;
   });
