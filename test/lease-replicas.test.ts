@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/server/app.js';
 import { createTestDatabase } from './support/postgres.js';
+import { callJson } from './support/http.js';
 
 const serverUrl = process.env.KOOR_TEST_POSTGRES_URL;
 const skip = serverUrl ? false : 'needs KOOR_TEST_POSTGRES_URL (replicas share a PostgreSQL database)';
@@ -26,15 +27,6 @@ async function startReplica(database: string) {
   };
 }
 
-async function call(url: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers['x-koor-instance-token'] = token;
-  const response = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
-
 test('concurrent acquires on two replicas never both succeed', { skip }, async (t) => {
   const database = await createTestDatabase(serverUrl!);
   const a = await startReplica(database.url);
@@ -45,14 +37,14 @@ test('concurrent acquires on two replicas never both succeed', { skip }, async (
     await database.drop();
   });
   const agents = await Promise.all(
-    Array.from({ length: 20 }, async (_, i) => (await call(i % 2 === 0 ? a.url : b.url, 'POST', '/api/instances/register', { name: `agent-${i}` })).json as { id: string; token: string }),
+    Array.from({ length: 20 }, async (_, i) => (await callJson(i % 2 === 0 ? a.url : b.url, 'POST', '/api/instances/register', { name: `agent-${i}` })).json as { id: string; token: string }),
   );
 
   const claims = [['task:build'], ['src/api/**'], ['src/*/orders.ts'], ['db/*.sql', 'docs/**']];
   for (let round = 0; round < 10; round++) {
     const resources = claims[round % claims.length]!;
     // Every agent asks at once, half of them on each replica.
-    const answers = await Promise.all(agents.map((agent, i) => call(i % 2 === 0 ? a.url : b.url, 'POST', '/api/leases', { resources, reason: `round ${round}` }, agent.token)));
+    const answers = await Promise.all(agents.map((agent, i) => callJson(i % 2 === 0 ? a.url : b.url, 'POST', '/api/leases', { resources, reason: `round ${round}` }, agent.token)));
     const winners = answers.filter((x) => x.status === 201);
     assert.equal(winners.length, 1, `round ${round}: ${winners.length} granted`);
     assert.ok(answers.every((x) => x.status === 201 || x.status === 409));
@@ -60,15 +52,15 @@ test('concurrent acquires on two replicas never both succeed', { skip }, async (
     assert.equal(loser.json.conflicts[0].id, winners[0]!.json.id, 'the refusal names the winner');
     const winner = agents.find((agent) => agent.id === winners[0]!.json.holder)!;
     // Released on the other replica than the one that may have granted it.
-    assert.equal((await call(round % 2 === 0 ? b.url : a.url, 'DELETE', `/api/leases/${winners[0]!.json.id}`, undefined, winner.token)).status, 200);
+    assert.equal((await callJson(round % 2 === 0 ? b.url : a.url, 'DELETE', `/api/leases/${winners[0]!.json.id}`, undefined, winner.token)).status, 200);
   }
 
   // A wait on one replica ends when the lease is released on the other.
   const [first, second] = agents;
-  const held = (await call(a.url, 'POST', '/api/leases', { resources: ['task:handover'] }, first!.token)).json;
-  const waiting = call(b.url, 'POST', '/api/leases?wait=20s', { resources: ['task:handover'] }, second!.token);
+  const held = (await callJson(a.url, 'POST', '/api/leases', { resources: ['task:handover'] }, first!.token)).json;
+  const waiting = callJson(b.url, 'POST', '/api/leases?wait=20s', { resources: ['task:handover'] }, second!.token);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  await call(a.url, 'DELETE', `/api/leases/${held.id}`, undefined, first!.token);
+  await callJson(a.url, 'DELETE', `/api/leases/${held.id}`, undefined, first!.token);
   const handedOver = await waiting;
   assert.equal(handedOver.status, 201);
   assert.equal(handedOver.json.holder, second!.id);

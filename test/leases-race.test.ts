@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startListeningApp, testEngines } from './support/app.js';
 import { globToSource } from '../src/rules/glob.js';
+import { callJson } from './support/http.js';
 
 const AGENTS = 50;
 const ROUNDS = 3;
@@ -15,21 +16,12 @@ const PATHS = ['src/api/orders.ts', 'src/api/users.ts', 'src/web/orders.ts', 'sr
 
 const covers = (claim: string, path: string) => new RegExp(`^(?:${globToSource(claim)})$`).test(path);
 
-async function call(url: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers['x-koor-instance-token'] = token;
-  const response = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
-
 for (const engine of testEngines()) {
   test(`${AGENTS} agents racing for overlapping globs never both hold a path exclusively on ${engine}`, async (t) => {
     const server = await startListeningApp({}, engine);
     t.after(server.close);
     const agents = await Promise.all(
-      Array.from({ length: AGENTS }, async (_, i) => (await call(server.url, 'POST', '/api/instances/register', { name: `agent-${i}` })).json as { id: string; token: string }),
+      Array.from({ length: AGENTS }, async (_, i) => (await callJson(server.url, 'POST', '/api/instances/register', { name: `agent-${i}` })).json as { id: string; token: string }),
     );
 
     let granted = 0;
@@ -39,7 +31,7 @@ for (const engine of testEngines()) {
       const answers = await Promise.all(agents.map((agent, i) => {
         const resources = [CLAIMS[(i + round) % CLAIMS.length]!, CLAIMS[(i * 7 + round * 3) % CLAIMS.length]!];
         const mode = i % 5 === 0 ? 'shared' : 'exclusive';
-        return call(server.url, 'POST', '/api/leases', { resources, mode }, agent.token);
+        return callJson(server.url, 'POST', '/api/leases', { resources, mode }, agent.token);
       }));
       for (const answer of answers) {
         assert.ok(answer.status === 201 || answer.status === 409, JSON.stringify(answer.json));
@@ -47,7 +39,7 @@ for (const engine of testEngines()) {
         else refused++;
       }
 
-      const leases = (await call(server.url, 'GET', '/api/leases')).json as Array<{ id: string; holder: string; mode: string; resources: string[] }>;
+      const leases = (await callJson(server.url, 'GET', '/api/leases')).json as Array<{ id: string; holder: string; mode: string; resources: string[] }>;
       for (const path of PATHS) {
         const holding = leases.filter((l) => l.resources.some((r) => covers(r, path)));
         const exclusiveHolders = new Set(holding.filter((l) => l.mode === 'exclusive').map((l) => l.holder));
@@ -59,7 +51,7 @@ for (const engine of testEngines()) {
         }
       }
       // Everyone lets go before the next round.
-      const released = await Promise.all(leases.map((lease) => call(server.url, 'DELETE', `/api/leases/${lease.id}`, undefined, agents.find((a) => a.id === lease.holder)!.token)));
+      const released = await Promise.all(leases.map((lease) => callJson(server.url, 'DELETE', `/api/leases/${lease.id}`, undefined, agents.find((a) => a.id === lease.holder)!.token)));
       assert.ok(released.every((r) => r.status === 200));
     }
     assert.ok(granted > 0 && refused > 0, `the race had winners (${granted}) and losers (${refused})`);

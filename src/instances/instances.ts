@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Actor, AppContext } from '../kernel/context.js';
 import type { Change, NewEvent, WriteTx } from '../commit/change.js';
 import { badRequest, HttpError, notFound } from '../kernel/errors.js';
+import { optionalText } from '../kernel/text.js';
 import { hashToken, newInstanceToken } from './tokens.js';
 import type { InstanceRow } from './tables.js';
 import './tables.js';
@@ -81,13 +82,6 @@ function toInstance(row: InstanceRow): Instance {
     last_seen: row.last_seen,
     base_url: row.base_url,
   };
-}
-
-function optionalText(field: string, value: unknown, max: number): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
-  if (value.length > max) throw badRequest(`${field} is longer than ${max} characters`);
-  return value;
 }
 
 function checkName(value: unknown): string {

@@ -1,4 +1,3 @@
-import type { AppContext } from '../kernel/context.js';
 import { firstSegments, parseResource, resourcesOverlap, type Resource } from './resources.js';
 import type { LeaseRow } from './tables.js';
 
@@ -108,11 +107,9 @@ export class ProjectLeases {
   }
 }
 
-const caches = new WeakMap<AppContext, ActiveLeases>();
-
-/** The app's cache of active leases. */
-export function activeLeases(ctx: AppContext): ActiveLeases {
-  let cache = caches.get(ctx);
-  if (!cache) caches.set(ctx, (cache = new ActiveLeases()));
-  return cache;
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** The active leases as this process last saw them (src/leases/active.ts). */
+    activeLeases: ActiveLeases;
+  }
 }

@@ -3,10 +3,11 @@ import { sql } from 'kysely';
 import type { Actor, AppContext } from '../kernel/context.js';
 import type { NewEvent, WriteTx } from '../commit/change.js';
 import { badRequest, conflict, HttpError, notFound, preconditionFailed } from '../kernel/errors.js';
+import { optionalText } from '../kernel/text.js';
 import { parseDuration } from '../kernel/duration.js';
 import { findInstance, listInstances } from '../instances/instances.js';
 import { parseResource, parseResources, type Resource } from './resources.js';
-import { activeLeases, ProjectLeases, type Found } from './active.js';
+import { ProjectLeases, type Found } from './active.js';
 import type { LeaseRow } from './tables.js';
 import './tables.js';
 
@@ -107,13 +108,6 @@ export function parseTtl(value: string | undefined, fallback = DEFAULT_TTL_MS): 
   return ms;
 }
 
-function checkText(field: string, value: unknown, max: number): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
-  if (value.length > max) throw badRequest(`${field} is longer than ${max} characters`);
-  return value;
-}
-
 /** The name a person reads for a holder: the instance's name, or `human`. */
 async function holderName(ctx: AppContext, actor: Actor): Promise<string> {
   if (!actor.instanceId) return HUMAN;
@@ -132,7 +126,7 @@ const readGeneration = async (ctx: AppContext) =>
 /** The committed leases of every project (expired ones included until deleted), from the cache when it is current. */
 async function committedRows(ctx: AppContext): Promise<LeaseRow[]> {
   const generation = await readGeneration(ctx);
-  const cache = activeLeases(ctx);
+  const cache = ctx.activeLeases;
   const cached = cache.rowsAt(generation);
   if (cached) return cached;
   const rows = await ctx.db.query.selectFrom('leases').selectAll().execute();
@@ -143,7 +137,7 @@ async function committedRows(ctx: AppContext): Promise<LeaseRow[]> {
 /** One project's committed leases, indexed. */
 async function committedProject(ctx: AppContext, project: string): Promise<ProjectLeases> {
   const generation = await readGeneration(ctx);
-  const cache = activeLeases(ctx);
+  const cache = ctx.activeLeases;
   const cached = cache.projectAt(generation, project);
   if (cached) return cached;
   const rows = await ctx.db.query.selectFrom('leases').selectAll().execute();
@@ -164,7 +158,7 @@ async function beginLeaseChange(ctx: AppContext, trx: WriteTx, grant: boolean) {
     .returning(['fence', 'generation'])
     .executeTakeFirstOrThrow();
   const generation = Number(counters.generation);
-  const cache = activeLeases(ctx);
+  const cache = ctx.activeLeases;
   const cached = cache.rowsAt(generation - 1);
   const before = cached ?? (await trx.selectFrom('leases').selectAll().execute());
   return {
@@ -245,8 +239,8 @@ export function checkAcquire(input: AcquireInput): CheckedAcquire {
     resources: parseResources(input.resources),
     mode,
     ttlMs: parseTtl(input.ttl),
-    reason: checkText('reason', input.reason, MAX_REASON_LENGTH),
-    project: checkText('project', input.project, MAX_PROJECT_LENGTH).trim(),
+    reason: optionalText('reason', input.reason, MAX_REASON_LENGTH),
+    project: optionalText('project', input.project, MAX_PROJECT_LENGTH).trim(),
   };
 }
 
@@ -381,7 +375,7 @@ export async function listLeases(ctx: AppContext, filter: LeaseFilter = {}): Pro
 /** What stops the caller from taking `paths` in `mode` (default exclusive: editing them). */
 export async function checkLeases(ctx: AppContext, input: { paths: unknown; project?: string; mode?: LeaseMode }, actor: Actor): Promise<LeaseConflict[]> {
   const wanted = parseResources(input.paths, 'paths');
-  const project = checkText('project', input.project, MAX_PROJECT_LENGTH).trim();
+  const project = optionalText('project', input.project, MAX_PROJECT_LENGTH).trim();
   const index = await committedProject(ctx, project);
   const found = index.overlapping(wanted, new Date().toISOString(), blocks(holderOf(actor), input.mode ?? 'exclusive'));
   return describeConflicts(ctx, found);

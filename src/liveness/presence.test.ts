@@ -2,14 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startListeningApp, testEngines } from '../../test/support/app.js';
+import { callJson } from '../../test/support/http.js';
 
-async function call(url: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (token) headers['x-koor-instance-token'] = token;
-  const response = await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return response.json();
-}
+const call = async (url: string, method: string, path: string, body?: unknown, token?: string): Promise<any> => (await callJson(url, method, path, body, token)).json;
 
 const status = async (url: string, id: string) => ((await call(url, 'GET', `/api/instances/${id}`)) as { status: string }).status;
 

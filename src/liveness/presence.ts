@@ -37,18 +37,17 @@ export class Presence {
   }
 }
 
-const presences = new WeakMap<AppContext, Presence>();
-
-export function presenceOf(ctx: AppContext): Presence {
-  let presence = presences.get(ctx);
-  if (!presence) presences.set(ctx, (presence = new Presence()));
-  return presence;
+declare module '../kernel/context.js' {
+  interface AppContext {
+    /** Instances this process is in touch with (open streams, held requests). */
+    presence: Presence;
+  }
 }
 
 /** Keeps the calling instance alive for as long as this response is open (a held request). */
 export function presentWhileOpen(ctx: AppContext, actor: Actor, response: NodeJS.EventEmitter): void {
   if (!actor.instanceId) return;
-  response.once('close', presenceOf(ctx).hold(actor.instanceId));
+  response.once('close', ctx.presence.hold(actor.instanceId));
 }
 
 /**
@@ -62,7 +61,7 @@ export function presenceIntervalMs(ctx: AppContext): number {
 /** Refreshes the present instances of this process; runs on every replica. */
 export function presenceJob(ctx: AppContext): Job {
   const job = new IntervalJob('liveness.presence', presenceIntervalMs(ctx), async () => {
-    for (const id of presenceOf(ctx).present()) await recordSignOfLife(ctx, id);
+    for (const id of ctx.presence.present()) await recordSignOfLife(ctx, id);
   }, ctx.log);
   return Object.assign(job, { runsOn: 'every-replica' as const });
 }

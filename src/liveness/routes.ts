@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { livenessJob, markStaleInstances } from './liveness.js';
 import { INSTANCE_ACTIONS } from '../instances/instances.js';
-import { presenceJob, presenceOf } from './presence.js';
+import { presenceJob } from './presence.js';
 
 /** The liveness monitor job and its manual trigger. */
 export default async function livenessRoutes(app: FastifyInstance): Promise<void> {
@@ -9,7 +9,7 @@ export default async function livenessRoutes(app: FastifyInstance): Promise<void
   ctx.jobs.add(livenessJob(ctx));
   ctx.jobs.add(presenceJob(ctx));
   // Open event streams (WebSocket, SSE) of an instance keep it alive.
-  presenceOf(ctx).addSource(() => ctx.streams.instanceIds());
+  ctx.presence.addSource(() => ctx.streams.instanceIds());
 
   app.post('/api/liveness/check', {
     config: { auditAction: INSTANCE_ACTIONS.livenessCheck },

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, HttpError, notFound } from '../kernel/errors.js';
+import { optionalText } from '../kernel/text.js';
 import type { KoorEvent } from '../events/hub.js';
 import { HUMAN, mailboxOf, resolveAddresses, senderOf } from './addresses.js';
 import type { MessageRecipientRow, MessageRow } from './tables.js';
@@ -91,13 +92,6 @@ function checkBody(body: unknown): string {
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_BODY_BYTES) throw badRequest(`body is ${bytes} bytes as JSON; the limit is 64 KB`);
   return json;
-}
-
-function optionalText(field: string, value: unknown, max: number): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
-  if (value.length > max) throw badRequest(`${field} is longer than ${max} characters`);
-  return value;
 }
 
 /** Sends a message (one row, one receipt row per recipient) and announces `message.sent`. */

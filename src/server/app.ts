@@ -8,6 +8,8 @@ import { VersionedStore } from '../mvcc/versioned-store.js';
 import { contractSpecProblem } from '../contracts/document.js';
 import { createEmitter } from '../events/fanout.js';
 import { OpenStreams } from '../events/open-streams.js';
+import { Presence } from '../liveness/presence.js';
+import { ActiveLeases } from '../leases/active.js';
 import { createTokenCache } from '../instances/token-cache.js';
 import { AgentMetricsFlusher } from '../metrics/agent-metrics.js';
 import { PrometheusMetrics } from '../metrics/prometheus.js';
@@ -71,6 +73,8 @@ function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContex
     jobs: new JobSet(db.replicas, log),
     counters: new CallCounters(),
     streams: new OpenStreams(),
+    presence: new Presence(),
+    activeLeases: new ActiveLeases(),
     tokens: createTokenCache(hub),
     stateStore: new VersionedStore(db, 'state', 'state key'),
     specStore: new VersionedStore(db, 'spec', 'spec'),
