@@ -14,6 +14,7 @@ import { SOURCES, normalizeRule, upsertRulesIn, type RuleInput } from '../rules/
 import { badRequest, conflict } from '../kernel/errors.js';
 import { userTables, type TableInfo } from './catalog.js';
 import { EXPORT_FORMAT } from './export.js';
+import { markLeasesChangedIn } from '../leases/leases.js';
 
 type Row = Record<string, unknown>;
 
@@ -181,6 +182,8 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
     }
 
     if (ctx.db.engine === 'postgres') await advanceSequences(trx, [...tables.values()]);
+    // Leases kept in memory (here and on other replicas) are no longer current.
+    await markLeasesChangedIn(trx);
     return {
       value: { imported, total },
       audit: {
@@ -193,6 +196,7 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
       afterCommit: () => {
         ctx.stateStore.forgetCache();
         ctx.specStore.forgetCache();
+        ctx.activeLeases.forget();
       },
     };
   }

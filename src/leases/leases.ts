@@ -120,8 +120,9 @@ function blocks(holder: string, mode: LeaseMode): (row: LeaseRow) => boolean {
   return (row) => row.holder !== holder && !(mode === 'shared' && row.mode === 'shared');
 }
 
+/** The leases' generation as committed (0 before the first lease change made the counter row). */
 const readGeneration = async (ctx: AppContext) =>
-  Number((await ctx.db.query.selectFrom('lease_fence').select('generation').where('id', '=', 1).executeTakeFirstOrThrow()).generation);
+  Number((await ctx.db.query.selectFrom('lease_fence').select('generation').where('id', '=', 1).executeTakeFirst())?.generation ?? 0);
 
 /** The committed leases of every project (expired ones included until deleted), from the cache when it is current. */
 async function committedRows(ctx: AppContext): Promise<LeaseRow[]> {
@@ -146,15 +147,26 @@ async function committedProject(ctx: AppContext, project: string): Promise<Proje
 }
 
 /**
+ * Raises the leases' generation inside a change that wrote lease rows some other way (an
+ * import): every replica's cached leases stop being current.
+ */
+export async function markLeasesChangedIn(trx: WriteTx): Promise<void> {
+  // Without the counter row there are no leases (the row comes with the first one).
+  await trx.updateTable('lease_fence').set({ generation: sql<number>`generation + 1` }).where('id', '=', 1).execute();
+}
+
+/**
  * Starts a change to the leases inside its transaction: raises the generation (and, for a
  * grant, the fence) under the counter row's lock, and hands back the leases as committed
  * before it — from the cache when it is exactly that generation, else read through `trx`.
  */
 async function beginLeaseChange(ctx: AppContext, trx: WriteTx, grant: boolean) {
+  // An upsert: the first change ever makes the row (two first changes at once: one waits).
+  const raised = { generation: sql<number>`lease_fence.generation + 1`, ...(grant ? { fence: sql<number>`lease_fence.fence + 1` } : {}) };
   const counters = await trx
-    .updateTable('lease_fence')
-    .set(grant ? { fence: sql<number>`fence + 1`, generation: sql<number>`generation + 1` } : { generation: sql<number>`generation + 1` })
-    .where('id', '=', 1)
+    .insertInto('lease_fence')
+    .values({ id: 1, fence: grant ? 1 : 0, generation: 1 })
+    .onConflict((oc) => oc.column('id').doUpdateSet(raised))
     .returning(['fence', 'generation'])
     .executeTakeFirstOrThrow();
   const generation = Number(counters.generation);

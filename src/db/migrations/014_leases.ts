@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { VersionedMigration } from '../migrate.js';
 import { bigintType } from '../columns.js';
 
@@ -22,17 +21,17 @@ const migration: VersionedMigration = ({ engine }) => ({
     await db.schema.createIndex('leases_project').on('leases').column('project').execute();
     await db.schema.createIndex('leases_holder').on('leases').column('holder').execute();
     await db.schema.createIndex('leases_expires_at').on('leases').column('expires_at').execute();
-    // One row: the fencing counter, raised by every grant, and the generation, raised by every
-    // change to the leases (so a replica knows whether the leases it keeps in memory are
-    // current). Every lease change updates it first: that row lock makes changes on several
-    // replicas take turns, so each acquirer's check sees every lease granted before it.
+    // One row (made by the first lease change, so that a new server holds no data): the
+    // fencing counter, raised by every grant, and the generation, raised by every change to
+    // the leases (so a replica knows whether the leases it keeps in memory are current). Every
+    // lease change updates it first: that row lock makes changes on several replicas take
+    // turns, so each acquirer's check sees every lease granted before it.
     await db.schema
       .createTable('lease_fence')
       .addColumn('id', 'integer', (c) => c.primaryKey())
       .addColumn('fence', bigintType(engine), (c) => c.notNull())
       .addColumn('generation', bigintType(engine), (c) => c.notNull())
       .execute();
-    await sql`insert into lease_fence (id, fence, generation) values (1, 0, 0)`.execute(db);
   },
 });
 export default migration;
