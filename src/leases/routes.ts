@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { heldRequests, holdUntilAnswered, parseWait } from '../kernel/long-poll.js';
+import { conflict } from '../kernel/errors.js';
 import { IntervalJob } from '../kernel/jobs.js';
 import { presentWhileOpen } from '../liveness/presence.js';
 import {
@@ -67,7 +68,8 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
         wakesOn: (event) => event.topic === 'lease.released' && (event.data as { project?: unknown } | null)?.project === checked.project,
         retryAt: () => Math.min(...conflicts.map((c) => Date.parse(c.expires_at) + 1)),
         timedOut: () => {
-          throw lastRefusal;
+          // Only a client that left before the first try has no refusal of its own.
+          throw lastRefusal ?? conflict('stopped waiting: the client went away', { reason: 'lease_conflict', conflicts: [] });
         },
       }, waitMs, signal);
       // Granted after the client left: nobody will use it, so it must not block anyone.
