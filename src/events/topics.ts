@@ -48,6 +48,8 @@ export class TopicPattern {
     readonly literalPrefix: string,
     /** True when the pattern matches every topic a publisher can create. */
     readonly matchesAll: boolean,
+    /** Literal characters then one star (`api.*`, the common case): a prefix test does. */
+    private readonly prefixOnly: boolean,
   ) {}
 
   /** Compiles `pattern`, or throws TopicPatternError saying what is wrong with it. */
@@ -55,7 +57,6 @@ export class TopicPattern {
     if (pattern.length > MAX_TOPIC_LENGTH) throw new TopicPatternError(`pattern is longer than ${MAX_TOPIC_LENGTH} characters`);
     const chunks = parse(pattern);
     const first = chunks[0];
-    const wildcardFree = chunks.length === 1 && !first!.star && first!.tokens.every((t) => t.kind === 'char');
     const literal: number[] = [];
     if (first && !first.star) {
       for (const token of first.tokens) {
@@ -63,15 +64,21 @@ export class TopicPattern {
         literal.push(token.code);
       }
     }
+    const allLiteral = !!first && !first.star && literal.length === first.tokens.length;
+    const wildcardFree = chunks.length === 1 && allLiteral;
+    const prefixOnly = chunks.length === 2 && allLiteral && chunks[1]!.tokens.length === 0;
     const text = String.fromCodePoint(...literal);
     // Only stars: valid topics contain no "/", so every one of them matches.
     const matchesAll = chunks.length === 0 || chunks.every((c) => c.star && c.tokens.length === 0);
-    return new TopicPattern(pattern, chunks, wildcardFree ? text : null, text, matchesAll);
+    return new TopicPattern(pattern, chunks, wildcardFree ? text : null, text, matchesAll, prefixOnly);
   }
 
   matches(topic: string): boolean {
-    if (this.chunks.length === 0 || (this.matchesAll && !topic.includes('/'))) return true;
-    return matchChunks(this.chunks, codePoints(topic));
+    if (this.chunks.length === 0) return true;
+    if (this.exactTopic !== null) return topic === this.exactTopic;
+    if (this.prefixOnly) return topic.startsWith(this.literalPrefix) && topic.indexOf('/', this.literalPrefix.length) < 0;
+    if (this.matchesAll) return !topic.includes('/');
+    return matchChunks(this.chunks, topic);
   }
 }
 
@@ -82,6 +89,9 @@ function codePoints(text: string): number[] {
   for (const char of text) codes.push(char.codePointAt(0)!);
   return codes;
 }
+
+/** UTF-16 units of the code point at `pos`. */
+const widthAt = (text: string, pos: number) => (text.codePointAt(pos)! > 0xffff ? 2 : 1);
 
 function malformed(pattern: string, why: string): TopicPatternError {
   return new TopicPatternError(`invalid pattern "${pattern}": ${why}`);
@@ -155,12 +165,12 @@ function parse(pattern: string): Chunk[] {
   return chunks;
 }
 
-/** Matches `tokens` against the start of `topic` from `at`: where the match ends, or -1. */
-function matchTokens(tokens: Token[], topic: number[], at: number): number {
+/** Matches `tokens` against `topic` from `at` (a UTF-16 offset): where the match ends, or -1. */
+function matchTokens(tokens: Token[], topic: string, at: number): number {
   let pos = at;
   for (const token of tokens) {
-    const code = topic[pos];
-    if (code === undefined) return -1;
+    if (pos >= topic.length) return -1;
+    const code = topic.codePointAt(pos)!;
     if (token.kind === 'char') {
       if (code !== token.code) return -1;
     } else if (token.kind === 'any') {
@@ -175,7 +185,7 @@ function matchTokens(tokens: Token[], topic: number[], at: number): number {
       }
       if (inClass === token.negated) return -1;
     }
-    pos++;
+    pos += code > 0xffff ? 2 : 1;
   }
   return pos;
 }
@@ -184,14 +194,14 @@ function matchTokens(tokens: Token[], topic: number[], at: number): number {
  * Go's chunk-by-chunk matching: each chunk takes the leftmost place its star allows (a star
  * skips characters other than "/"), except the last, which must end the topic.
  */
-function matchChunks(chunks: Chunk[], topic: number[]): boolean {
+function matchChunks(chunks: Chunk[], topic: string): boolean {
   let pos = 0;
   for (let c = 0; c < chunks.length; c++) {
     const { star, tokens } = chunks[c]!;
     const last = c === chunks.length - 1;
     if (star && tokens.length === 0) {
       // A trailing star takes the rest, unless the rest holds a separator.
-      if (last) return !topic.slice(pos).includes(SEPARATOR);
+      if (last) return topic.indexOf('/', pos) < 0;
       continue;
     }
     let end = matchTokens(tokens, topic, pos);
@@ -201,8 +211,8 @@ function matchChunks(chunks: Chunk[], topic: number[]): boolean {
     }
     if (!star) return false;
     let found = false;
-    for (let skip = pos; skip < topic.length && topic[skip] !== SEPARATOR; skip++) {
-      end = matchTokens(tokens, topic, skip + 1);
+    for (let skip = pos; skip < topic.length && topic.charCodeAt(skip) !== SEPARATOR; skip += widthAt(topic, skip)) {
+      end = matchTokens(tokens, topic, skip + widthAt(topic, skip));
       if (end < 0 || (last && end !== topic.length)) continue;
       pos = end;
       found = true;
