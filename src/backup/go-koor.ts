@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { hashToken, newInstanceToken } from '../instances/tokens.js';
 import { sha256Hex } from '../mvcc/versioned-store.js';
+import type { VersionedValueRow } from '../mvcc/rows.js';
 import { TopicPattern } from '../events/topics.js';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest } from '../kernel/errors.js';
@@ -264,14 +265,8 @@ export class GoKoorDatabase {
   }
 }
 
-interface VersionRow {
-  version: number;
-  data: Buffer;
-  hash: string;
-  content_type: string;
-  updated_at: string;
-  updated_by: string;
-}
+/** One version of a key, as Koor's versioned stores keep it. */
+type VersionRow = Omit<VersionedValueRow, 'key'>;
 
 function versionRow(row: Row, where: string): VersionRow {
   const data = bytes(row.value);
