@@ -76,6 +76,9 @@ test('bad LLM usage input and queries are refused naming the field', async (t) =
     [{ provider: 'p' }, 'model'],
     [{ provider: 'p', model: 'm', tokens_in: -1 }, 'tokens_in'],
     [{ provider: 'p', model: 'm', cost_usd: 'a lot' }, 'cost_usd'],
+    // Past what any total can hold: two of 1e308 summed to Infinity, shown as null.
+    [{ provider: 'p', model: 'm', cost_usd: 1e308 }, 'cost_usd'],
+    [{ provider: 'p', model: 'm', tokens_out: 1e15 }, 'tokens_out'],
   ] as const) {
     const res = await app.inject({ method: 'POST', url: '/api/llm/usage', payload: body });
     assert.equal(res.statusCode, 400);
@@ -91,8 +94,13 @@ test('bad LLM usage input and queries are refused naming the field', async (t) =
     assert.equal(res.statusCode, 400, url);
     assert.match(res.json().error, new RegExp(field));
   }
-  // Nothing recorded, four failures audited.
+  // Nothing recorded, six failures audited.
   assert.equal((await app.inject({ method: 'GET', url: '/api/llm/usage' })).json().length, 0);
   const audit = (await app.inject({ method: 'GET', url: '/api/audit/summary' })).json();
-  assert.deepEqual(audit.outcome_counts, { error: 4 });
+  assert.deepEqual(audit.outcome_counts, { error: 6 });
+
+  // The largest costs allowed still add up to a number.
+  for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/api/llm/usage', payload: { provider: 'p', model: 'm', cost_usd: 1e9, tokens_in: 1e12 } });
+  const summary = (await app.inject({ method: 'GET', url: '/api/llm/usage/summary?group_by=model' })).json();
+  assert.deepEqual(summary.total, { total_tokens_in: 3e12, total_tokens_out: 0, total_cost_usd: 3e9, request_count: 3 });
 });

@@ -24,3 +24,8 @@ export function formatUptime(ms: number): string {
   if (m > 0) return `${m}m${s}s`;
   return `${s}s`;
 }
+
+/** A limit as people read it in a message: `10 s`, `1.5 s`, `250 ms`. */
+export function formatMs(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { parseTimeRange } from '../kernel/time-range.js';
-import { GROUP_BY, LLM_ACTIONS, queryUsage, recordUsage, summarizeUsage, type GroupBy, type UsageInput } from './usage.js';
+import { GROUP_BY, LLM_ACTIONS, MAX_COST_PER_CALL, MAX_TOKENS_PER_CALL, queryUsage, recordUsage, summarizeUsage, type GroupBy, type UsageInput } from './usage.js';
 
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
 
@@ -54,9 +54,11 @@ export default async function llmRoutes(app: FastifyInstance): Promise<void> {
           model: { type: 'string', minLength: 1, maxLength: 200 },
           instance_id: text(200),
           project: text(200),
-          tokens_in: { type: 'integer', minimum: 0 },
-          tokens_out: { type: 'integer', minimum: 0 },
-          cost_usd: { type: 'number', minimum: 0 },
+          // Bounded so that no number of records can sum past what a total can hold: two
+          // records of 1e308 summed to Infinity, which JSON writes as null.
+          tokens_in: { type: 'integer', minimum: 0, maximum: MAX_TOKENS_PER_CALL },
+          tokens_out: { type: 'integer', minimum: 0, maximum: MAX_TOKENS_PER_CALL },
+          cost_usd: { type: 'number', minimum: 0, maximum: MAX_COST_PER_CALL },
           request_type: { type: 'string', minLength: 1, maxLength: 100 },
           session_tag: text(200),
         },

@@ -50,6 +50,11 @@ export interface UsageSummary {
 // shown rounded to a billionth of a dollar, far below any price step.
 const roundCost = (usd: number) => Math.round(usd * 1e9) / 1e9;
 
+/** Most tokens one recorded call may carry (far above any model's window). */
+export const MAX_TOKENS_PER_CALL = 1e12;
+/** Most dollars one recorded call may cost. */
+export const MAX_COST_PER_CALL = 1e9;
+
 /** The audit action of the LLM usage domain, named once. */
 export const LLM_ACTIONS = { usage: 'llm.usage' } as const;
 

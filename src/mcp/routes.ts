@@ -13,15 +13,31 @@ interface Session {
   server: McpServer;
   transport: StreamableHTTPServerTransport;
   lastUsed: number;
+  /** Who opened it (see clientOf); only they may use it. */
+  client: string;
+  /** The instance whose token opened it: its sessions end when it is deregistered. */
+  instanceId?: string;
 }
 
 const SESSION_HEADER = 'mcp-session-id';
 /** Sessions a client abandoned without DELETE are closed after this long without a request. */
 const SESSION_IDLE_MS = 30 * 60_000;
-/** More open sessions than this and the least recently used one is closed. */
-const MAX_SESSIONS = 1000;
+/** Open sessions of one client: one more closes that client's least recently used one. */
+export const MAX_SESSIONS_PER_CLIENT = 32;
+/** Open sessions in all: past this a new session is refused (others' sessions are never closed to make room). */
+export const MAX_SESSIONS = 1000;
 
 const schema = (summary: string) => ({ tags: ['mcp'], summary, description: 'MCP StreamableHTTP endpoint (JSON-RPC); see docs/mcp.md' });
+
+/**
+ * Who a session belongs to: the calling instance, the admin, or — in local mode, where every
+ * caller is anonymous — the caller's address.
+ */
+function clientOf(request: FastifyRequest): string {
+  const { actor } = request;
+  if (actor.instanceId) return `instance:${actor.instanceId}`;
+  return actor.id === 'anonymous' ? `address:${request.ip}` : actor.id;
+}
 
 function sessionIdOf(request: FastifyRequest): string | undefined {
   const value = request.headers[SESSION_HEADER];
@@ -70,8 +86,16 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
   }, 60_000);
   sweep.unref();
 
+  // A deregistered instance's sessions end with its token, on whichever replica they are.
+  const stopWatching = ctx.hub.subscribe((event) => {
+    if (event.topic !== 'agent.deregistered') return;
+    const id = (event.data as { id?: unknown } | null)?.id;
+    for (const [sessionId, session] of sessions) if (session.instanceId === id) void closeSession(sessionId);
+  });
+
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    stopWatching();
     await Promise.all([...sessions.keys()].map(closeSession));
   });
 
@@ -90,17 +114,22 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
     }
   }
 
-  async function openSession(): Promise<StreamableHTTPServerTransport> {
-    if (sessions.size >= MAX_SESSIONS) {
-      const oldest = [...sessions.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
-      if (oldest) await closeSession(oldest[0]);
+  /** A new session for the caller, or null when the server holds all the sessions it may. */
+  async function openSession(request: FastifyRequest): Promise<StreamableHTTPServerTransport | null> {
+    const client = clientOf(request);
+    const own = [...sessions.entries()].filter(([, session]) => session.client === client);
+    if (own.length >= MAX_SESSIONS_PER_CLIENT) {
+      const [oldest] = own.sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]!;
+      await closeSession(oldest);
+    } else if (sessions.size >= MAX_SESSIONS) {
+      return null;
     }
     const server = createMcpServer(ctx);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
-        sessions.set(id, { server, transport, lastUsed: Date.now() });
+        sessions.set(id, { server, transport, lastUsed: Date.now(), client, instanceId: request.actor.instanceId });
       },
       onsessionclosed: (id) => {
         void closeSession(id);
@@ -126,7 +155,9 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
 
   function existingSession(request: FastifyRequest, reply: FastifyReply): Session | undefined {
     const id = sessionIdOf(request);
-    const session = id ? sessions.get(id) : undefined;
+    const found = id ? sessions.get(id) : undefined;
+    // Someone else's session is as unknown to this caller as one that never existed.
+    const session = found?.client === clientOf(request) ? found : undefined;
     if (!id) rpcError(reply, 400, `missing ${SESSION_HEADER} header`);
     else if (!session) rpcError(reply, 404, `unknown MCP session ${id}: initialize a new one`);
     else session.lastUsed = Date.now();
@@ -141,7 +172,8 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
       if (session) await serve(request, reply, session.transport);
       return reply;
     }
-    const transport = isInitializeRequest(request.body) ? await openSession() : await statelessTransport(reply);
+    const transport = isInitializeRequest(request.body) ? await openSession(request) : await statelessTransport(reply);
+    if (!transport) return rpcError(reply, 503, `this server holds ${MAX_SESSIONS} MCP sessions, its limit: close one (DELETE /mcp) or try later`);
     await serve(request, reply, transport);
     return reply;
   });

@@ -17,6 +17,7 @@ import { pendingDeliveryEvents, WebhookDispatcher } from '../webhooks/dispatcher
 import { refuseDeepJsonBodies } from '../kernel/json-depth.js';
 import { storableValueValidators } from './storable-values.js';
 import { clientErrorAnswerer } from './client-errors.js';
+import { limitConnections } from './connection-limits.js';
 import { JobSet } from '../kernel/jobs.js';
 import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from '../kernel/context.js';
@@ -142,6 +143,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   const ctx = buildContext(config, db, app.log);
   app.decorate('koor', ctx);
 
+  limitConnections(app, { maxConnections: config.maxConnections, bodyIdleMs: config.bodyIdleTimeoutMs });
   installErrorHandling(app);
   refuseDeepJsonBodies(app);
   await app.register(swagger, {

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { REASONS, errorJson, type ErrorDetails } from '../kernel/errors.js';
+import { formatMs } from '../kernel/duration.js';
 
 /**
  * The status and message for a request Node's HTTP parser refused before any route saw it:
@@ -8,8 +9,7 @@ import { REASONS, errorJson, type ErrorDetails } from '../kernel/errors.js';
  */
 function describe(err: NodeJS.ErrnoException, requestTimeoutMs: number): { status: number; message: string; details?: ErrorDetails } {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    const limit = requestTimeoutMs >= 1000 ? `${requestTimeoutMs / 1000} s` : `${requestTimeoutMs} ms`;
-    return { status: 408, message: `request timed out: the whole request must arrive within ${limit}` };
+    return { status: 408, message: `request timed out: the whole request must arrive within ${formatMs(requestTimeoutMs)}` };
   }
   if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, message: 'request headers are too large (the limit is 16 KB in all)' };
   return { status: 400, message: `malformed HTTP request${err.code ? ` (${err.code})` : ''}`, details: { reason: REASONS.malformedHttp } };

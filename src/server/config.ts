@@ -41,6 +41,10 @@ export interface Config {
   maxWebhooks: number;
   /** How long direct messages are kept (SPEC §17). */
   messageRetentionMs: number;
+  /** Most open client connections (the ones past it are closed as they arrive). */
+  maxConnections: number;
+  /** How long a request body may stop arriving before the request is answered 408. */
+  bodyIdleTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -62,6 +66,8 @@ export const DEFAULT_CONFIG: Config = {
   sqliteSynchronous: 'full',
   maxWebhooks: 100,
   messageRetentionMs: 30 * 24 * 60 * 60_000,
+  maxConnections: 4096,
+  bodyIdleTimeoutMs: 10_000,
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
@@ -98,6 +104,8 @@ const SETTINGS: SettingSpec[] = [
   { key: 'leaderRetryMs', flag: 'leader-retry', env: 'KOOR_LEADER_RETRY', file: 'leader_retry', kind: 'duration' },
   { key: 'metricsFlushIntervalMs', flag: 'metrics-flush-interval', env: 'KOOR_METRICS_FLUSH_INTERVAL', file: 'metrics_flush_interval', kind: 'duration' },
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'KOOR_REQUEST_TIMEOUT', file: 'request_timeout', kind: 'duration' },
+  { key: 'maxConnections', flag: 'max-connections', env: 'KOOR_MAX_CONNECTIONS', file: 'max_connections', kind: 'count' },
+  { key: 'bodyIdleTimeoutMs', flag: 'body-idle-timeout', env: 'KOOR_BODY_IDLE_TIMEOUT', file: 'body_idle_timeout', kind: 'duration' },
   { key: 'maxWebhooks', flag: 'max-webhooks', env: 'KOOR_MAX_WEBHOOKS', file: 'max_webhooks', kind: 'count' },
   { key: 'sqliteSynchronous', flag: 'sqlite-synchronous', env: 'KOOR_SQLITE_SYNCHRONOUS', file: 'sqlite_synchronous', kind: 'choice', choices: SQLITE_SYNCHRONOUS },
   { key: 'messageRetentionMs', flag: 'message-retention', env: 'KOOR_MESSAGE_RETENTION', file: 'message_retention', kind: 'duration' },
