@@ -7,7 +7,8 @@
 //   npm run bench -- --rounds 11          more interleaved rounds per figure (default 5)
 //   npm run bench -- --round-seconds 2    longer throughput rounds (default 1 s)
 //   npm run bench -- --no-install         skip a missing peer instead of installing it
-//   npm run bench -- soak --seconds 600   the soak bench alone (default 60 s; see soak.ts)
+//   npm run bench -- soak --seconds 600   the soak bench alone (default 60 s; see soak.ts);
+//                                         --scale 0.25 runs its mix at a quarter of the rates
 import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values, positionals } = parseArgs({
     'round-seconds': { type: 'string', default: '1' },
     seconds: { type: 'string', default: '60' },
     'report-every': { type: 'string', default: '5' },
+    scale: { type: 'string', default: '1' },
     'no-install': { type: 'boolean', default: false },
   },
 });
@@ -44,7 +46,7 @@ const report = (line: string) => console.log(`  ${line}`);
 if (positionals.includes('soak')) {
   const soak = (await import(new URL(`soak.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href)) as typeof import('./soak.js');
   console.log('\n== soak ==');
-  await soak.run(report, { seconds: positive('seconds', values.seconds!), reportEvery: positive('report-every', values['report-every']!) });
+  await soak.run(report, { seconds: positive('seconds', values.seconds!), reportEvery: positive('report-every', values['report-every']!), scale: positive('scale', values.scale!) });
   process.exit(0);
 }
 
