@@ -15,17 +15,25 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ratioText, type Bench, type BenchOptions, type Target } from './common.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    rounds: { type: 'string', default: '5' },
-    'round-seconds': { type: 'string', default: '1' },
-    seconds: { type: 'string', default: '60' },
-    'report-every': { type: 'string', default: '5' },
-    scale: { type: 'string', default: '1' },
-    'no-install': { type: 'boolean', default: false },
-  },
-});
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        rounds: { type: 'string', default: '5' },
+        'round-seconds': { type: 'string', default: '1' },
+        seconds: { type: 'string', default: '60' },
+        'report-every': { type: 'string', default: '5' },
+        scale: { type: 'string', default: '1' },
+        'no-install': { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\nusage: npm run bench [-- SECTION…] [--rounds N] [--round-seconds S] [--no-install]\n       npm run bench -- soak [--seconds S] [--report-every S] [--scale F]`);
+    process.exit(2);
+  }
+}
+const { values, positionals } = parseCommandLine();
 
 function positive(flag: string, text: string): number {
   const value = Number(text);
