@@ -88,8 +88,16 @@ export function identityHeaders(connection: Connection): Record<string, string> 
   return headers;
 }
 
+export interface ClientOptions {
+  /** Give up on a request whose socket stays silent this long (hooks must never hang the agent). */
+  timeoutMs?: number;
+}
+
 export class KoorClient {
-  constructor(readonly connection: Connection) {}
+  constructor(
+    readonly connection: Connection,
+    private readonly options: ClientOptions = {},
+  ) {}
 
   /** Sends one request and resolves with the reply; failures become CliErrors with the right exit code. */
   async send(method: string, path: string, spec: RequestSpec = {}): Promise<Reply> {
@@ -183,6 +191,9 @@ export class KoorClient {
         return;
       }
       req.on('error', (err) => reject(unreachable(server, err)));
+      if (this.options.timeoutMs) {
+        req.setTimeout(this.options.timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      }
       if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
         req.end(body);
       } else {

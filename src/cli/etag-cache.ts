@@ -1,11 +1,12 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { workspaceDir } from './settings.js';
 
 /**
  * The last ETag and version this workspace saw for each key, for `get --if-changed`.
  *
- * It lives in the current directory (`.koor-cli-cache/etags.json`, or `$KOOR_CLI_CACHE_DIR`),
- * like settings.json, because "changed since I last looked" is a fact about one reader: a
+ * It lives in the workspace (`.koor-cli-cache/etags.json`, or `$KOOR_CLI_CACHE_DIR`), like
+ * settings.json, because "changed since I last looked" is a fact about one reader: a
  * cache shared by several agents on one machine would tell the second reader "unchanged" about
  * a version it never saw. Concurrent CLI runs may overwrite each other's entries; a lost or
  * older entry only costs one full read, because the server still compares the ETag.
@@ -19,7 +20,7 @@ export interface SeenVersion {
 const MAX_ENTRIES = 1000;
 
 function cacheDir(): string {
-  return process.env.KOOR_CLI_CACHE_DIR || '.koor-cli-cache';
+  return process.env.KOOR_CLI_CACHE_DIR || join(workspaceDir(), '.koor-cli-cache');
 }
 
 function cacheFile(): string {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KoorClient } from './client.js';
+import { KoorClient, type ClientOptions } from './client.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { printJson } from './output.js';
 import { resolveConnection, type Connection } from './settings.js';
@@ -21,14 +21,14 @@ export type Options = Record<string, any>;
  * Wraps a command body: resolves settings only when a command actually runs (so `--help` and
  * `completion` never touch the disk) and passes positional arguments as one array.
  */
-export function action(body: (cli: Cli, args: string[], options: Options) => Promise<void> | void) {
+export function action(body: (cli: Cli, args: string[], options: Options) => Promise<void> | void, clientOptions: ClientOptions = {}) {
   return async (...params: unknown[]): Promise<void> => {
     const command = params[params.length - 1] as Command;
     const options = params[params.length - 2] as Options;
     const args = params.slice(0, -2) as string[];
     const connection = resolveConnection();
     const pretty = Boolean(command.optsWithGlobals().pretty);
-    const cli: Cli = { client: new KoorClient(connection), connection, pretty, print: (value) => printJson(value, pretty) };
+    const cli: Cli = { client: new KoorClient(connection, clientOptions), connection, pretty, print: (value) => printJson(value, pretty) };
     await body(cli, args, options);
   };
 }

@@ -4,6 +4,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerEvents } from './commands/events.js';
+import { registerHooks } from './commands/hooks.js';
 import { registerInstances } from './commands/instances.js';
 import { registerLeases } from './commands/leases.js';
 import { registerMessages } from './commands/messages.js';
@@ -26,6 +27,7 @@ const GROUPS: Array<[names: string[], register: Register]> = [
   [['rules', 'validate', 'compliance', 'templates'], registerRules],
   [['audit', 'metrics', 'llm'], registerObserve],
   [['backup', 'restore'], registerBackup],
+  [['hook', 'guard'], registerHooks],
 ];
 
 /**
@@ -39,7 +41,8 @@ export function buildProgram(argv?: string[]): Command {
     .option('--pretty', 'indent JSON output')
     .addHelpText(
       'after',
-      '\nSettings: ./settings.json {server, token}, overridden by KOOR_SERVER / KOOR_TOKEN.\n' +
+      '\nSettings: settings.json {server} and .koor/token.env (the agent\'s identity) in this folder or $KOOR_WORKSPACE,\n' +
+        'overridden by KOOR_SERVER / KOOR_TOKEN / KOOR_INSTANCE_ID.\n' +
         'Exit codes: 0 ok, 1 server error, 2 bad input, 3 not found, 4 conflict/precondition,\n' +
         '5 auth, 6 server unreachable, 7 check found problems.',
     )

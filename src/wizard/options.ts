@@ -31,7 +31,8 @@ Options:
   --mode new|add        new project (default), or add agents to an existing one
   --project NAME        project name (letters, digits, . _ -)
   --server URL          Koor server (default ${DEFAULT_SERVER})
-  --token TOKEN         server auth token; written as a bearer header (default: none)
+  --token TOKEN         the server's auth token, used only to register the agents
+                        (each gets its own token in .koor/token.env); never written
   --dir FOLDER          new: parent folder of the project (default: current folder)
                         add: the project folder or one of its workspaces
   --agents LIST         agents as name:stack, comma-separated (default ${DEFAULT_AGENTS})
@@ -42,7 +43,8 @@ Options:
 
 Stacks with presets: generic, node, react, python, go-api, rust, goth, flutter, c (others use
 generic). go-api takes a database as a third part: backend:go-api:sqlite|postgres|memory.
-Layout: {dir}/{project}/controller and {dir}/{project}/{agent}.`;
+Layout: {dir}/{project}/controller and {dir}/{project}/{agent}.
+Existing files are kept unless you say otherwise; .gitignore files are only added to.`;
 
 /** `http://host:port[/path]` without a trailing slash. */
 export function normalizeServer(value: string): string {

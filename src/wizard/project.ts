@@ -19,8 +19,6 @@ export interface ProjectManifest {
 export interface ExistingProject extends ProjectManifest {
   /** The folder holding `controller/` and one folder per agent. */
   projectDir: string;
-  /** The bearer token found in the controller's MCP config, if any. */
-  token?: string;
 }
 
 export function manifestContent(m: ProjectManifest): string {
@@ -41,7 +39,7 @@ export function detectProject(dir: string, project?: string): ExistingProject {
     if (!existsSync(file)) continue;
     const manifest = readManifest(file);
     if (project && manifest.project !== project) continue;
-    return { ...manifest, projectDir, token: tokenFromClaudeConfig(join(projectDir, CONTROLLER, '.mcp.json')) };
+    return { ...manifest, projectDir };
   }
   const where = project ? join(start, project) : start;
   throw new WizardError(
@@ -64,14 +62,21 @@ function readManifest(file: string): ProjectManifest {
   return { project: m.project, server: m.server, agents };
 }
 
-/** The server token is in the controller's `.mcp.json` header (settings.json may hold an instance token by now). */
-function tokenFromClaudeConfig(file: string): string | undefined {
+/**
+ * The project record with `added` agents listed too: read again at write time, so every agent
+ * and key already there (including ones a person added) is kept, and the server stays as it was.
+ */
+export function mergeManifest(existing: string, added: ProjectManifest): string {
+  let record: Record<string, unknown>;
   try {
-    const config = JSON.parse(readFileSync(file, 'utf8'));
-    const auth = config?.mcpServers?.koor?.headers?.Authorization;
-    const match = typeof auth === 'string' ? /^Bearer (.+)$/.exec(auth) : null;
-    return match ? match[1] : undefined;
+    const parsed = JSON.parse(existing);
+    record = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {};
   } catch {
-    return undefined;
+    return manifestContent(added);
   }
+  const agents = Array.isArray(record.agents) ? [...record.agents] : [];
+  for (const agent of added.agents) {
+    if (!agents.some((a) => (a as AgentSpec | null)?.name === agent.name)) agents.push(agent);
+  }
+  return `${JSON.stringify({ project: added.project, server: added.server, ...record, agents }, null, 2)}\n`;
 }

@@ -42,7 +42,8 @@ export async function askMode(): Promise<'new' | 'add'> {
 }
 
 export async function askProject(): Promise<string> {
-  return answer(p.text({ message: 'Project name', placeholder: 'my-app', validate: (v) => projectNameProblem(v ?? '') }));
+  // No default: a placeholder that looks like one but is refused on Enter misleads.
+  return answer(p.text({ message: 'Project name (e.g. shop)', validate: (v) => projectNameProblem(v ?? '') }));
 }
 
 export async function askServer(): Promise<string> {
@@ -60,7 +61,7 @@ export async function askServer(): Promise<string> {
 export async function askToken(): Promise<string | undefined> {
   const value = await answer(
     p.password({
-      message: 'Server auth token (leave empty if the server has none)',
+      message: 'Server auth token, used only to register the agents (leave empty if the server has none)',
       validate: (v) => (v && !/^[\x21-\x7e]+$/.test(v) ? 'printable characters only, no spaces' : undefined),
     }),
   );
@@ -90,7 +91,7 @@ async function askStack(agent: string): Promise<Omit<AgentSpec, 'name'>> {
     p.select<string>({
       message: `Stack of ${agent}`,
       options: [
-        ...STACK_CHOICES.map(({ value, hint }) => ({ value, label: value, hint })),
+        ...STACK_CHOICES.map(({ value, hint }) => ({ value, label: value, hint: value === 'generic' ? 'set your own commands' : hint })),
         { value: OTHER_STACK, label: 'other', hint: 'generic commands, your stack name' },
       ],
     }),
@@ -99,7 +100,7 @@ async function askStack(agent: string): Promise<Omit<AgentSpec, 'name'>> {
     const [stack, database] = choice.split(':') as [string, string | undefined];
     return database ? { stack, database } : { stack };
   }
-  const other = await answer(p.text({ message: 'Stack name', placeholder: 'vue', validate: (v) => stackNameProblem(v ?? '') }));
+  const other = await answer(p.text({ message: 'Stack name (e.g. vue)', validate: (v) => stackNameProblem(v ?? '') }));
   return { stack: other.toLowerCase() };
 }
 
@@ -108,11 +109,16 @@ export async function askAgents(taken: string[] = []): Promise<AgentSpec[]> {
   const agents: AgentSpec[] = [];
   for (;;) {
     const used = [...taken, ...agents.map((a) => a.name)].map((n) => n.toLowerCase());
+    // The first two names have real defaults (Enter takes them); later ones are asked for.
+    const suggestion = ['frontend', 'backend'].find((n, i) => i === agents.length && !used.includes(n));
     const name = await answer(
       p.text({
         message: `Name of agent ${agents.length + 1}`,
-        placeholder: agents.length === 0 ? 'frontend' : 'backend',
-        validate: (v) => agentNameProblem(v ?? '') ?? (used.includes((v ?? '').toLowerCase()) ? `agent "${v}" already exists` : undefined),
+        ...(suggestion ? { placeholder: suggestion, defaultValue: suggestion } : {}),
+        validate: (v) => {
+          const value = v || suggestion || '';
+          return agentNameProblem(value) ?? (used.includes(value.toLowerCase()) ? `agent "${value}" already exists` : undefined);
+        },
       }),
     );
     agents.push({ name, ...(await askStack(name)) });

@@ -13,6 +13,7 @@ import {
 import { planAddAgents, planNewProject, type WizardPlan } from './plan.js';
 import { detectProject } from './project.js';
 import { checkWritable, existingFiles, writePlan, type WriteResult } from './writer.js';
+import { registerWorkspaces, type Registration } from './register.js';
 import * as ask from './prompts.js';
 
 export interface WizardIo {
@@ -67,7 +68,7 @@ async function scaffold(flags: WizardFlags, io: WizardIo): Promise<void> {
     }
   }
 
-  const plan = mode === 'new' ? await planForNew(flags, io, asking) : await planForAdd(flags, io, asking);
+  const { plan, server, token } = mode === 'new' ? await planForNew(flags, io, asking) : await planForAdd(flags, io, asking);
   // Names were checked as they came in; now the folders, before a single byte is written.
   checkWritable(plan);
 
@@ -84,44 +85,64 @@ async function scaffold(flags: WizardFlags, io: WizardIo): Promise<void> {
   else if (existing.length && asking) overwrite = await ask.askOverwrite(existing, show);
 
   const result = writePlan(plan, overwrite);
-  report(plan, result, show, io, asking, mode);
+  const registration = await registerWorkspaces(server, token, plan.workspaces);
+  report(plan, result, registration, show, io, asking, mode);
 }
 
-async function planForNew(flags: WizardFlags, io: WizardIo, asking: boolean): Promise<WizardPlan> {
+interface Planned {
+  plan: WizardPlan;
+  server: string;
+  /** The server token, used only to register the agents; never written to a file. */
+  token?: string;
+}
+
+async function planForNew(flags: WizardFlags, io: WizardIo, asking: boolean): Promise<Planned> {
   const project = flags.project ?? (io.interactive ? await ask.askProject() : undefined);
   if (!project) throw new WizardError('--project NAME is required', 2);
   const server = flags.server ?? (asking ? await ask.askServer() : DEFAULT_SERVER);
   const token = flags.token ?? (asking ? await ask.askToken() : undefined);
   const dir = resolve(io.cwd, flags.dir ?? (asking ? await ask.askParentDir(io.cwd) : io.cwd));
   const agents = flags.agents ?? (asking ? await ask.askAgents() : parseAgents([DEFAULT_AGENTS], '--agents'));
-  return planNewProject(dir, { project, server, token, agents });
+  return { plan: planNewProject(dir, { project, server, agents }), server, token };
 }
 
-async function planForAdd(flags: WizardFlags, io: WizardIo, asking: boolean): Promise<WizardPlan> {
+async function planForAdd(flags: WizardFlags, io: WizardIo, asking: boolean): Promise<Planned> {
   const existing =
     flags.dir || !asking ? detectProject(resolve(io.cwd, flags.dir ?? '.'), flags.project) : await ask.askProjectDir(io.cwd, flags.project);
   const agents = flags.agents ?? (io.interactive ? await ask.askAgents(existing.agents.map((a) => a.name)) : undefined);
   if (!agents) throw new WizardError('--agent NAME:STACK is required', 2);
   const server = flags.server ?? existing.server;
-  const token = flags.token ?? existing.token;
-  return planAddAgents(existing, agents, { server, token });
+  const token = flags.token ?? (asking ? await ask.askToken() : undefined);
+  return { plan: planAddAgents(existing, agents, { server }), server, token };
 }
 
-function report(plan: WizardPlan, result: WriteResult, show: (p: string) => string, io: WizardIo, asking: boolean, mode: 'new' | 'add'): void {
+function report(
+  plan: WizardPlan,
+  result: WriteResult,
+  registration: Registration,
+  show: (p: string) => string,
+  io: WizardIo,
+  asking: boolean,
+  mode: 'new' | 'add',
+): void {
+  const mergedKept = new Set(plan.files.filter((f) => f.merge).map((f) => f.path));
   const lines = [
     ...result.created.map((p) => `created      ${show(p)}`),
     ...result.overwritten.map((p) => `overwritten  ${show(p)}`),
-    ...result.kept.map((p) => `kept         ${show(p)} (exists; --force overwrites)`),
+    ...result.updated.map((p) => `updated      ${show(p)}`),
+    ...result.kept.map((p) => `kept         ${show(p)}${mergedKept.has(p) ? '' : ' (exists; --force overwrites)'}`),
+    ...registration.registered.map((d) => `registered   ${show(d)} (its token is in ${show(d)}/.koor/token.env)`),
   ];
-  const notices = plan.notices.map((n) => `notice: ${n}`);
+  const allNotices = [...plan.notices, ...registration.notices];
+  const notices = allNotices.map((n) => `notice: ${n}`);
   const project = show(plan.projectDir);
   const next =
     mode === 'new'
-      ? `Next: start koor-server, open ${project}/${CONTROLLER} in your agent tool and follow its AGENTS.md; open each agent folder in its own tool.`
+      ? `Next: start koor-server, open ${project}/${CONTROLLER} in your agent tool and follow its AGENTS.md; open each agent folder in its own tool, started with its token loaded (set -a; . .koor/token.env; set +a).`
       : `Next: open the new agent folder in its tool; the controller assigns its task (see ${project}/${CONTROLLER}/AGENTS.md).`;
   if (asking) {
     ask.logInfo(lines.join('\n'));
-    for (const n of plan.notices) ask.logWarn(n);
+    for (const n of allNotices) ask.logWarn(n);
     ask.outro(next);
     return;
   }

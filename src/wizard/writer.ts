@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, parse } from 'node:path';
 import { WizardError } from './errors.js';
 import type { PlannedFile, WizardPlan } from './plan.js';
@@ -35,30 +35,44 @@ export function checkWritable(plan: WizardPlan): void {
   }
 }
 
-/** Planned files that already exist and belong to the user (the wizard's own record is not asked about). */
+/** Planned files that already exist and would be replaced (files the wizard only adds to are not asked about). */
 export function existingFiles(plan: WizardPlan): PlannedFile[] {
-  return plan.files.filter((f) => !f.managed && existsSync(f.path));
+  return plan.files.filter((f) => !f.merge && existsSync(f.path));
 }
 
 export interface WriteResult {
   created: string[];
   overwritten: string[];
+  /** Existing files the wizard added to (`.gitignore`, the project record when adding agents). */
+  updated: string[];
   /** Existing files left untouched. */
   kept: string[];
 }
 
 /** Writes the plan; `overwrite` says which existing files may be replaced, the others are kept. */
 export function writePlan(plan: WizardPlan, overwrite: Set<string>): WriteResult {
-  const result: WriteResult = { created: [], overwritten: [], kept: [] };
+  const result: WriteResult = { created: [], overwritten: [], updated: [], kept: [] };
   for (const file of plan.files) {
     const exists = existsSync(file.path);
-    if (exists && !file.managed && !overwrite.has(file.path)) {
+    if (exists && file.merge) {
+      const before = readFileSync(file.path, 'utf8');
+      const after = file.merge(before);
+      if (after === before) {
+        result.kept.push(file.path);
+      } else {
+        writeFileSync(file.path, after);
+        result.updated.push(file.path);
+      }
+      continue;
+    }
+    if (exists && !overwrite.has(file.path)) {
       result.kept.push(file.path);
       continue;
     }
     mkdirSync(dirname(file.path), { recursive: true });
     // 'wx' fails rather than clobbering a file that appeared since the plan was checked.
-    writeFileSync(file.path, file.content, { flag: exists ? 'w' : 'wx' });
+    writeFileSync(file.path, file.content, { flag: exists ? 'w' : 'wx', mode: file.mode });
+    if (file.mode !== undefined) chmodSync(file.path, file.mode);
     (exists ? result.overwritten : result.created).push(file.path);
   }
   return result;

@@ -3,7 +3,8 @@ import { apiPath } from '../client.js';
 import { badInput } from '../exit-codes.js';
 import { splitList } from '../input.js';
 import { action, type Cli } from '../kit.js';
-import { readSettings, updateSettings } from '../settings.js';
+import { clearIdentity, IDENTITY_FILE, readIdentity, writeIdentity } from '../identity-file.js';
+import { readSettings, updateSettings, workspaceDir } from '../settings.js';
 
 const INSTANCES = '/api/instances';
 
@@ -17,7 +18,7 @@ function instanceId(cli: Cli, given: string | undefined): string {
 export function registerInstances(program: Command): void {
   program
     .command('register <name>')
-    .description('register this agent; saves its id and token to ./settings.json so later commands act as it')
+    .description(`register this agent; saves its id and token to ${IDENTITY_FILE} so later commands act as it`)
     .option('--workspace <workspace>', 'workspace or repo')
     .option('--intent <intent>', 'what it is working on')
     .option('--stack <stack>', 'e.g. go-api, react')
@@ -34,7 +35,9 @@ export function registerInstances(program: Command): void {
           base_url: o.baseUrl,
         },
       });
-      if (registered.id && registered.token) updateSettings({ instance_id: registered.id, instance_token: registered.token });
+      if (registered.id && registered.token) {
+        writeIdentity(workspaceDir(), { instanceId: registered.id, token: registered.token, name: name!, project: o.workspace });
+      }
       cli.print(registered);
     }));
 
@@ -54,6 +57,7 @@ export function registerInstances(program: Command): void {
     .action(action(async (cli, [id]) => {
       const target = instanceId(cli, id);
       const answer = await cli.client.json('DELETE', apiPath(INSTANCES, target));
+      if (readIdentity(workspaceDir()).instanceId === target) clearIdentity(workspaceDir());
       if (readSettings().instance_id === target) updateSettings({ instance_id: undefined, instance_token: undefined });
       cli.print(answer);
     }));
