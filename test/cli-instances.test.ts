@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startListeningApp } from './support/app.js';
 import { CliWorkspace } from './support/cli.js';
@@ -20,8 +20,13 @@ test('koor-cli register saves the identity; later commands act as that instance'
   assert.equal(registered.name, 'backend');
   assert.deepEqual(registered.capabilities, ['api', 'db']);
   assert.equal(typeof registered.token, 'string');
-  const settings = JSON.parse(readFileSync(join(agent.cwd, 'settings.json'), 'utf8'));
-  assert.deepEqual(settings, { instance_id: registered.id, instance_token: registered.token });
+  // The identity goes to the workspace's one identity file (dotenv lines, owner-only), nowhere else.
+  const identityFile = join(agent.cwd, '.koor', 'token.env');
+  const identity = readFileSync(identityFile, 'utf8');
+  assert.match(identity, new RegExp(`^KOOR_INSTANCE_ID=${registered.id}$`, 'm'));
+  assert.match(identity, new RegExp(`^KOOR_TOKEN=${registered.token}$`, 'm'));
+  assert.equal(statSync(identityFile).mode & 0o077, 0);
+  assert.equal(existsSync(join(agent.cwd, 'settings.json')), false);
 
   // From now on the saved instance token is the credential, and the instance is the actor.
   const published = await agent.json(['events', 'publish', 'agent.note']);
@@ -51,7 +56,7 @@ test('koor-cli register saves the identity; later commands act as that instance'
 
   // Deregistering forgets the identity locally and the old token stops working at once.
   assert.deepEqual(await agent.json(['deregister']), { deleted: registered.id });
-  assert.deepEqual(JSON.parse(readFileSync(join(agent.cwd, 'settings.json'), 'utf8')), {});
+  assert.doesNotMatch(readFileSync(identityFile, 'utf8'), /KOOR_TOKEN=/);
   const oldToken = await agent.run(['state', 'list'], { env: { KOOR_TOKEN: registered.token } });
   assert.equal(oldToken.code, 5);
 });

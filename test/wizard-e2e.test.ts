@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startListeningApp } from './support/app.js';
@@ -15,106 +15,192 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+/** Only what the workspace holds may reach the CLI: no KOOR_* from the test's own environment. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('KOOR_') && !name.startsWith('CURSOR_')) env[name] = value;
+  return { ...env, XDG_CACHE_HOME: join(tmpdir(), 'koor-e2e-cache'), ...extra };
+}
+
+function run(command: string, args: string[], cwd: string, options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(command, args, { cwd, env, timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(command, args, { cwd, env: options.env ?? cleanEnv(), timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
-    child.stdin?.end();
+    child.stdin?.end(options.input);
   });
 }
 
-/** The koor-cli lines of every fenced block that follows a `<!-- koor:commands -->` marker, in order. */
+/** The lines of every fenced block that follows a `<!-- koor:commands -->` marker, in order. */
 function markedCommands(markdown: string): string[] {
   const blocks = [...markdown.matchAll(/<!-- koor:commands -->\n```sh\n([\s\S]*?)\n```/g)];
   return blocks.flatMap((m) => m[1].split('\n')).filter((line) => line.trim() !== '');
 }
 
-/** A `koor-cli` on PATH that runs this checkout's CLI, so the lines run exactly as an agent's shell would. */
-function installCliShim(binDir: string): void {
-  const { command, args } = binCommand('koor-cli');
-  const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  mkdirSync(binDir, { recursive: true });
-  const shim = join(binDir, 'koor-cli');
-  writeFileSync(shim, `#!/bin/sh\nexec ${quoted} "$@"\n`);
-  chmodSync(shim, 0o755);
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
 }
 
-test('the koor-cli commands in the generated instructions work as written against a real server', async (t) => {
-  const token = 'e2e-server-token';
-  const server = await startListeningApp({ authToken: token });
-  t.after(server.close);
+/** The `KEY=value` lines of a workspace's identity file. */
+function identity(ws: string): { KOOR_TOKEN: string; KOOR_INSTANCE_ID: string } {
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(join(ws, '.koor', 'token.env'), 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m) values[m[1]] = m[2];
+  }
+  return values as { KOOR_TOKEN: string; KOOR_INSTANCE_ID: string };
+}
+
+test('the wizard gives each agent its own identity, and the instructions and hooks work as written against a real server', async (t) => {
+  const adminToken = 'e2e-server-token';
+  const server = await startListeningApp({ authToken: adminToken });
+  let closed = false;
+  const closeServer = async () => {
+    if (!closed) await server.close();
+    closed = true;
+  };
+  t.after(closeServer);
   const dir = mkdtempSync(join(tmpdir(), 'koor-wizard-e2e-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const admin = { authorization: `Bearer ${adminToken}` };
 
   const wizard = binCommand('koor-wizard');
   const scaffold = await run(
     wizard.command,
-    [...wizard.args, '--project', 'shop', '--server', server.url, '--token', token, '--dir', dir, '--agents', 'web:react', '--yes'],
+    [...wizard.args, '--project', 'shop', '--server', server.url, '--token', adminToken, '--dir', dir, '--agents', 'web:react,api:node', '--yes'],
     dir,
   );
   assert.equal(scaffold.code, 0, scaffold.stderr);
+  assert.match(scaffold.stdout, /registered {3}shop\/web \(its token is in shop\/web\/\.koor\/token\.env\)/);
 
-  const binDir = join(dir, 'bin');
-  installCliShim(binDir);
-  // Only what the workspace's settings.json says may reach the CLI.
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${binDir}:${process.env.PATH}` };
-  delete env.KOOR_SERVER;
-  delete env.KOOR_TOKEN;
+  const project = join(dir, 'shop');
+  const controllerDir = join(project, 'controller');
+  const webDir = join(project, 'web');
+  const apiDir = join(project, 'api');
 
-  const controllerDir = join(dir, 'shop', 'controller');
-  const webDir = join(dir, 'shop', 'web');
-  const shell = async (line: string, cwd: string): Promise<Run> => {
-    const result = await run('/bin/sh', ['-c', line], cwd, env);
+  // One identity per workspace: its own instance and token, never the server's, written only
+  // in the git-ignored identity file (owner-only), and named by variable everywhere else.
+  const ids = new Map<string, { KOOR_TOKEN: string; KOOR_INSTANCE_ID: string }>();
+  for (const ws of [controllerDir, webDir, apiDir]) {
+    const id = identity(ws);
+    assert.match(id.KOOR_TOKEN, /^[0-9a-f]{32,}$/);
+    assert.notEqual(id.KOOR_TOKEN, adminToken);
+    assert.equal(statSync(join(ws, '.koor', 'token.env')).mode & 0o077, 0, 'only its owner may read the identity file');
+    assert.match(readFileSync(join(ws, '.gitignore'), 'utf8'), /^\.koor\/$/m);
+    for (const file of filesUnder(ws).filter((f) => !f.startsWith('.koor/'))) {
+      const text = readFileSync(join(ws, file), 'utf8');
+      assert.ok(!text.includes(id.KOOR_TOKEN) && !text.includes(adminToken), `${file} holds no token`);
+    }
+    ids.set(ws, id);
+  }
+  assert.equal(new Set([...ids.values()].map((i) => i.KOOR_TOKEN)).size, 3, 'every agent has a token of its own');
+  const instances = (await server.app.inject({ method: 'GET', url: '/api/instances?workspace=shop', headers: admin })).json();
+  assert.deepEqual(instances.map((i: { name: string }) => i.name).sort(), ['api', 'controller', 'web']);
+  const webId = ids.get(webDir)!.KOOR_INSTANCE_ID;
+  assert.equal(instances.find((i: { name: string }) => i.name === 'web').id, webId);
+
+  // The MCP config, with KOOR_TOKEN expanded as Claude Code would, connects as that agent.
+  const mcpEntry = JSON.parse(readFileSync(join(webDir, '.mcp.json'), 'utf8')).mcpServers.koor;
+  const headers = { Authorization: mcpEntry.headers.Authorization.replace('${KOOR_TOKEN}', ids.get(webDir)!.KOOR_TOKEN) };
+  const client = new Client({ name: 'wizard-e2e', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpEntry.url), { requestInit: { headers } }));
+  t.after(() => client.close());
+  const found = await client.callTool({ name: 'discover_instances', arguments: { workspace: 'shop' } });
+  assert.notEqual(found.isError, true, JSON.stringify(found));
+
+  const shell = async (line: string, cwd: string, env?: NodeJS.ProcessEnv): Promise<Run> => {
+    const result = await run('/bin/sh', ['-c', line], cwd, { env });
     assert.equal(result.code, 0, `\`${line}\` in ${cwd} exited ${result.code}: ${result.stderr}`);
     return result;
   };
+  const hook = (ws: string, tool: string, act: string, input: unknown, env?: NodeJS.ProcessEnv) =>
+    run('/bin/sh', ['-c', `./koor-cli hook ${tool} ${act}`], ws, { input: JSON.stringify(input), env });
 
-  // The web agent first registers over MCP exactly as its instructions say, with the URL and
-  // headers of the generated Claude Code config.
-  const mcpEntry = JSON.parse(readFileSync(join(webDir, '.mcp.json'), 'utf8')).mcpServers.koor;
-  const client = new Client({ name: 'wizard-e2e', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(mcpEntry.url), { requestInit: { headers: mcpEntry.headers } }));
-  t.after(() => client.close());
-  const registered = await client.callTool({ name: 'register_instance', arguments: { name: 'web', workspace: 'shop', stack: 'react' } });
-  assert.notEqual(registered.isError, true, JSON.stringify(registered));
+  // The agent's first session: its digest starts now and says nothing.
+  const start = await hook(webDir, 'claude', 'digest', { session_id: 's1', hook_event_name: 'SessionStart', source: 'startup' });
+  assert.equal(start.code, 0, start.stderr);
+  assert.equal(start.stdout, '', 'nothing changed yet');
 
-  // The controller: register, publish the plan, assign the task, look at reports.
+  // The controller: publish the plan, assign the tasks, look at reports, with the launcher in
+  // its folder (koor-cli need not be on PATH).
   const controllerCommands = markedCommands(readFileSync(join(controllerDir, 'AGENTS.md'), 'utf8'));
-  assert.ok(controllerCommands.some((c) => c.startsWith('koor-cli state set shop/web-task')));
+  assert.ok(controllerCommands.some((c) => c.startsWith('./koor-cli state set shop/web-task')));
   for (const line of controllerCommands) {
-    assert.match(line, /^koor-cli /);
+    assert.match(line, /^\.\/koor-cli /);
     await shell(line, controllerDir);
   }
 
-  // The agent: every marked command, from its own folder, after writing the file it validates.
-  const webInstructions = readFileSync(join(webDir, 'AGENTS.md'), 'utf8');
-  const webCommands = markedCommands(webInstructions);
-  assert.ok(webCommands.length >= 8, `expected the agent's command blocks, found ${webCommands.length}`);
+  // The web agent's next prompt: the digest tells it its task changed, in Claude Code's format.
+  const prompt = { session_id: 's1', hook_event_name: 'UserPromptSubmit', prompt: 'go on', cwd: webDir };
+  const digest = await hook(webDir, 'claude', 'digest', prompt);
+  assert.equal(digest.code, 0, digest.stderr);
+  const context = JSON.parse(digest.stdout).hookSpecificOutput;
+  assert.equal(context.hookEventName, 'UserPromptSubmit');
+  assert.match(context.additionalContext, /state shop\/web-task is now v1 \(by controller\): \.\/koor-cli state get shop\/web-task --if-changed/);
+  assert.match(context.additionalContext, /spec shop\/overview is now v1/);
+  assert.doesNotMatch(context.additionalContext, /api-task/, 'another agent\'s task is not this agent\'s news');
+  // Nothing new since: empty output, no tokens spent.
+  const quiet = await hook(webDir, 'claude', 'digest', prompt);
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stdout, '');
+
+  // The agent: every marked command of its instructions, from its own folder.
+  const webCommands = markedCommands(readFileSync(join(webDir, 'AGENTS.md'), 'utf8'));
+  assert.ok(webCommands.length >= 6, `expected the agent's command blocks, found ${webCommands.length}`);
   mkdirSync(join(webDir, 'src'), { recursive: true });
   writeFileSync(join(webDir, 'src', 'App.tsx'), 'export const App = () => null;\n');
   const outputs = new Map<string, string>();
   for (const line of webCommands) {
-    assert.match(line, /^koor-cli /);
+    assert.match(line, /^\.\/koor-cli /);
     outputs.set(line, (await shell(line, webDir)).stdout);
   }
-  assert.equal(JSON.parse(outputs.get('koor-cli state get shop/web-task')!).title, 'First task for web', 'the agent reads the task the controller set');
-  assert.match(outputs.get('koor-cli specs get shop overview')!, /^# shop: overview/);
+  assert.equal(JSON.parse(outputs.get('./koor-cli state get shop/web-task --if-changed')!).title, 'First task for web', 'the agent reads the task the controller set');
+  assert.equal((await shell('./koor-cli state get shop/web-task --if-changed', webDir)).stdout, 'unchanged (v1)\n');
 
-  // The controller accepts the rule the agent proposed, with the command its instructions give.
-  const accept = readFileSync(join(controllerDir, 'AGENTS.md'), 'utf8').match(/^koor-cli rules accept shop RULE_ID$/m);
+  // What the agent did is the agent's, not the admin's or anonymous.
+  const audit = (await server.app.inject({ method: 'GET', url: '/api/audit?action=rule.propose', headers: admin })).json();
+  assert.equal(audit[0]?.actor, webId);
+  const reports = (await server.app.inject({ method: 'GET', url: '/api/events/history?topic=shop.web.*', headers: admin })).json();
+  assert.deepEqual(reports.map((e: { source: string }) => e.source), [webId, webId]);
+
+  // The controller hears of the reports and the proposed rule, here through Cursor's and
+  // Gemini CLI's hooks (each in its own format), and accepts the rule with the server token.
+  await hook(controllerDir, 'cursor', 'digest', { hook_event_name: 'sessionStart', session_id: 'c1' });
+  await shell(`./koor-cli events publish shop.api.blocked --data '{"need":"the API contract"}'`, apiDir);
+  const cursorDigest = JSON.parse((await hook(controllerDir, 'cursor', 'digest', { hook_event_name: 'postToolUse', tool_name: 'Shell' })).stdout);
+  assert.match(cursorDigest.additional_context, /shop\.api\.blocked from api: \{"need":"the API contract"\}/);
+  assert.deepEqual(JSON.parse((await hook(controllerDir, 'gemini', 'digest', { hook_event_name: 'BeforeAgent', prompt: 'x' })).stdout), {});
+  const accept = readFileSync(join(controllerDir, 'AGENTS.md'), 'utf8').match(/^\.\/koor-cli rules accept shop RULE_ID$/m);
   assert.ok(accept, 'the controller is told how to accept a rule');
-  await shell(accept[0].replace('RULE_ID', 'no-console-log'), controllerDir);
-
-  // What the server saw: the registrations (web twice: over MCP above and by the CLI fallback
-  // line its instructions also carry), the reports, and the accepted rule at work.
-  const auth = { authorization: `Bearer ${token}` };
-  const instances = (await server.app.inject({ method: 'GET', url: '/api/instances?workspace=shop', headers: auth })).json();
-  assert.deepEqual(instances.map((i: { name: string }) => i.name).sort(), ['controller', 'web', 'web']);
-  const events = (await server.app.inject({ method: 'GET', url: '/api/events/history?topic=shop.web.*', headers: auth })).json();
-  assert.deepEqual(events.map((e: { topic: string }) => e.topic).sort(), ['shop.web.blocked', 'shop.web.done']);
+  await shell(accept[0].replace('RULE_ID', 'no-console-log'), controllerDir, cleanEnv({ KOOR_TOKEN: adminToken }));
   writeFileSync(join(webDir, 'src', 'App.tsx'), 'console.log("debug");\n');
-  const validate = await run('/bin/sh', ['-c', 'koor-cli validate shop --file src/App.tsx'], webDir, env);
+  const validate = await run('/bin/sh', ['-c', './koor-cli validate shop --file src/App.tsx'], webDir);
   assert.equal(validate.code, 7, 'the accepted rule now flags console.log');
-  assert.match(validate.stdout, /no-console-log/);
+
+  // Hooks are run by the tools from wherever; the launcher makes them act as their workspace:
+  // web hears of api's report, in Gemini CLI's format.
+  const fromElsewhere = await run(join(webDir, 'koor-cli'), ['hook', 'gemini', 'digest'], tmpdir(), { input: '{"hook_event_name":"BeforeAgent"}' });
+  assert.equal(fromElsewhere.code, 0, fromElsewhere.stderr);
+  const gemini = JSON.parse(fromElsewhere.stdout).hookSpecificOutput;
+  assert.equal(gemini.hookEventName, 'BeforeAgent');
+  assert.match(gemini.additionalContext, /shop\.api\.blocked from api/);
+  assert.doesNotMatch(gemini.additionalContext, /shop\.web\./, "an agent's own reports are not news to it");
+
+  // With the server gone, hooks warn and never block: the edit goes ahead.
+  await closeServer();
+  const down = await hook(webDir, 'claude', 'pre-edit', { hook_event_name: 'PreToolUse', tool_name: 'Write', tool_input: { file_path: join(webDir, 'src', 'App.tsx') } });
+  assert.equal(down.code, 0);
+  assert.match(JSON.parse(down.stdout).systemMessage, /cannot reach/);
+  assert.doesNotMatch(down.stdout, /deny/);
+  const again = await hook(webDir, 'claude', 'pre-edit', { hook_event_name: 'PreToolUse', tool_name: 'Write', tool_input: { file_path: join(webDir, 'x.ts') } });
+  assert.equal(again.stdout, '', 'one warning every few minutes, not one per tool call');
 });

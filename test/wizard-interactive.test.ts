@@ -120,7 +120,7 @@ test('interactive mode through a real terminal: answering the prompts writes the
   await term.answer('Name of agent 2', `api${ENTER}`);
   await term.answer('Stack of api', `${DOWN}${DOWN}${DOWN}${DOWN}${ENTER}`); // … python, go-api
   await term.answer('Add another agent?', 'n');
-  await term.answer('Write 33 files?', ENTER);
+  await term.answer('Write 42 files?', ENTER);
   await term.expect('Next:');
   assert.equal(await term.exited, 0, term.transcript);
 
@@ -128,14 +128,18 @@ test('interactive mode through a real terminal: answering the prompts writes the
   assert.deepEqual(readdirSync(project).sort(), ['api', 'controller', 'web']);
   for (const ws of ['controller', 'web', 'api']) {
     const mcp = JSON.parse(readFileSync(join(project, ws, '.mcp.json'), 'utf8'));
-    assert.deepEqual(mcp.mcpServers.koor, { type: 'http', url: 'http://127.0.0.1:9911/mcp', headers: { Authorization: 'Bearer tok3n' } });
+    assert.deepEqual(mcp.mcpServers.koor, { type: 'http', url: 'http://127.0.0.1:9911/mcp', headers: { Authorization: 'Bearer ${KOOR_TOKEN}' } });
     const codex = parseToml(readFileSync(join(project, ws, '.codex', 'config.toml'), 'utf8')) as { mcp_servers: { koor: { url: string } } };
     assert.equal(codex.mcp_servers.koor.url, 'http://127.0.0.1:9911/mcp');
-    for (const f of ['AGENTS.md', 'CLAUDE.md', '.cursorrules', '.cursor/mcp.json', '.vscode/mcp.json', '.gemini/settings.json', 'settings.json']) {
+    for (const f of ['AGENTS.md', 'CLAUDE.md', '.cursor/mcp.json', '.cursor/hooks.json', '.vscode/mcp.json', '.gemini/settings.json', 'settings.json', 'koor-cli']) {
       assert.ok(existsSync(join(project, ws, f)), `${ws}/${f} exists`);
     }
   }
-  assert.ok(readFileSync(join(project, 'web', 'AGENTS.md'), 'utf8').includes('koor-cli state get shop/web-task'));
+  assert.ok(readFileSync(join(project, 'web', 'AGENTS.md'), 'utf8').includes('./koor-cli state get shop/web-task'));
+  // The token typed at the prompt only registers agents; it is never written down.
+  assert.doesNotMatch(readFileSync(join(project, 'web', '.mcp.json'), 'utf8'), /tok3n/);
+  // The stack list shows each preset once, without a label nested in itself.
+  assert.doesNotMatch(term.transcript, /generic \(generic/);
   assert.ok(readFileSync(join(project, 'api', 'AGENTS.md'), 'utf8').includes('go test ./...'));
   assert.ok(existsSync(join(project, 'controller', 'plan', 'overview.md')));
   assert.ok(existsSync(join(project, 'controller', 'status', 'api.md')));
@@ -144,7 +148,7 @@ test('interactive mode through a real terminal: answering the prompts writes the
   // existing files, and "keep" leaves the user's file alone.
   writeFileSync(join(project, 'web', 'AGENTS.md'), 'edited by hand\n');
   const again = startWizard(t, dir, ['--project', 'shop', '--server', 'http://127.0.0.1:9911', '--token', 'tok3n', '--dir', parent, '--agents', 'web:react,api:go-api']);
-  await again.answer('Write 33 files?', ENTER);
+  await again.answer('Write 42 files?', ENTER);
   await again.answer('file(s) already exist', ENTER); // Keep them all
   await again.expect('Next:');
   assert.equal(await again.exited, 0, again.transcript);

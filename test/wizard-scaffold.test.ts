@@ -13,11 +13,14 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the real koor-wizard with no terminal (stdin closed), in `cwd`. */
+/**
+ * Runs the real koor-wizard with no terminal (stdin closed), in `cwd`. `--offline`: these tests
+ * are about files; registering with a server is tested in wizard-e2e.test.ts.
+ */
 function wizard(args: string[], cwd: string): Promise<Run> {
   const { command, args: pre } = binCommand('koor-wizard');
   return new Promise((resolve) => {
-    const child = execFile(command, [...pre, ...args], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(command, [...pre, ...args, '--offline'], { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
     child.stdin?.end();
@@ -48,34 +51,43 @@ const read = (...p: string[]) => readFileSync(join(...p), 'utf8');
 const readJson = (...p: string[]) => JSON.parse(read(...p));
 
 const WORKSPACE_FILES = [
+  '.claude/settings.json',
   '.codex/config.toml',
+  '.cursor/hooks.json',
   '.cursor/mcp.json',
-  '.cursorrules',
   '.gemini/settings.json',
+  '.gitignore',
   '.mcp.json',
   '.vscode/mcp.json',
   'AGENTS.md',
   'CLAUDE.md',
+  'koor-cli',
   'settings.json',
 ];
 
-/** Every MCP config of a workspace points at {server}/mcp, with the bearer header exactly when a token is set. */
-function assertConnection(ws: string, server: string, token?: string): void {
+/**
+ * Every MCP config of a workspace points at {server}/mcp and names the agent's token by
+ * reference, in each tool's own syntax; no file holds a token.
+ */
+function assertConnection(ws: string, server: string): void {
   const url = `${server}/mcp`;
-  const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
-  const withHeaders = (entry: Record<string, unknown>) => (headers ? { ...entry, headers } : entry);
-
-  assert.deepEqual(readJson(ws, '.mcp.json'), { mcpServers: { koor: withHeaders({ type: 'http', url }) } });
-  assert.deepEqual(readJson(ws, '.cursor/mcp.json'), { mcpServers: { koor: withHeaders({ url }) } });
-  assert.deepEqual(readJson(ws, '.vscode/mcp.json'), { servers: { koor: withHeaders({ type: 'http', url }) } });
-  assert.deepEqual(readJson(ws, '.gemini/settings.json'), { mcpServers: { koor: withHeaders({ httpUrl: url }) } });
+  assert.deepEqual(readJson(ws, '.mcp.json'), { mcpServers: { koor: { type: 'http', url, headers: { Authorization: 'Bearer ${KOOR_TOKEN}' } } } });
+  assert.deepEqual(readJson(ws, '.cursor/mcp.json'), { mcpServers: { koor: { url, headers: { Authorization: 'Bearer ${env:KOOR_TOKEN}' } } } });
+  const vscode = readJson(ws, '.vscode/mcp.json');
+  assert.deepEqual(vscode.servers, { koor: { type: 'http', url, headers: { Authorization: 'Bearer ${input:koor-token}' } } });
+  assert.deepEqual(vscode.inputs.map((i: { id: string; type: string; password: boolean }) => [i.id, i.type, i.password]), [['koor-token', 'promptString', true]]);
+  const gemini = readJson(ws, '.gemini/settings.json');
+  assert.deepEqual(gemini.mcpServers, { koor: { httpUrl: url, headers: { Authorization: 'Bearer ${KOOR_TOKEN}' } } });
+  assert.deepEqual(gemini.context, { fileName: 'AGENTS.md' }, 'Gemini CLI reads AGENTS.md, not GEMINI.md');
   // smol-toml builds null-prototype objects; a JSON round trip makes them plain for deepEqual.
   const codex = JSON.parse(JSON.stringify(parseToml(read(ws, '.codex/config.toml'))));
-  assert.deepEqual(codex, { mcp_servers: { koor: token ? { url, http_headers: headers } : { url } } });
-  assert.deepEqual(readJson(ws, 'settings.json'), token ? { server, token } : { server });
+  assert.deepEqual(codex, { mcp_servers: { koor: { url, bearer_token_env_var: 'KOOR_TOKEN' } } });
+  assert.equal(readJson(ws, 'settings.json').server, server);
+  assert.equal(readJson(ws, 'settings.json').token, undefined, 'koor-cli settings hold no token');
+  assert.match(read(ws, '.gitignore'), /^\.koor\/$/m, 'the identity folder is git-ignored');
 }
 
-test('a new project with a token: every workspace, config and instruction file is right', async (t) => {
+test('a new project: every workspace, config and instruction file is right, and no file holds a token', async (t) => {
   const dir = tempDir(t);
   const run = await wizard(
     ['--project', 'shop', '--server', 'http://koor.example:9800/', '--token', 's3cret', '--dir', dir, '--agents', 'frontend:react,backend:go-api', '--yes'],
@@ -103,48 +115,65 @@ test('a new project with a token: every workspace, config and instruction file i
   );
 
   for (const ws of ['controller', 'frontend', 'backend']) {
-    assertConnection(join(project, ws), 'http://koor.example:9800', 's3cret');
-    const agents = read(project, ws, 'AGENTS.md');
-    assert.equal(read(project, ws, 'CLAUDE.md'), agents);
-    assert.equal(read(project, ws, '.cursorrules'), agents);
+    assertConnection(join(project, ws), 'http://koor.example:9800');
+    assert.equal(read(project, ws, 'CLAUDE.md'), '@AGENTS.md\n', 'CLAUDE.md imports AGENTS.md instead of copying it');
+    assert.ok(statSync(join(project, ws, 'koor-cli')).mode & 0o100, 'the launcher is executable');
+    for (const file of filesUnder(join(project, ws))) {
+      assert.doesNotMatch(read(project, ws, file), /s3cret/, `${ws}/${file} must not hold the server token`);
+    }
+    // AGENTS.md is the one instruction file, and it stays small (about 1k tokens at most).
+    assert.ok(read(project, ws, 'AGENTS.md').length < 4400, `${ws}/AGENTS.md is ${read(project, ws, 'AGENTS.md').length} characters`);
   }
 
   const frontend = read(project, 'frontend', 'AGENTS.md');
   assert.match(frontend, /^# frontend: the react agent of project shop/);
   for (const expected of [
-    'register_instance',
-    'koor-cli register frontend --workspace shop --stack react',
-    'koor-cli state get shop/frontend-task',
-    "koor-cli events publish shop.frontend.done --data '{",
-    "koor-cli events publish shop.frontend.blocked --data '{",
-    "koor-cli rules propose shop no-console-log --pattern 'console\\.log\\(' --message",
-    'koor-cli validate shop --file src/App.tsx',
+    './koor-cli state get shop/frontend-task --if-changed',
+    "./koor-cli events publish shop.frontend.done --data '{",
+    "./koor-cli events publish shop.frontend.blocked --data '{",
+    "./koor-cli rules propose shop no-console-log --pattern 'console\\.log\\(' --message",
+    './koor-cli validate shop --file src/App.tsx',
     'npm run build',
     'npm test',
-    'Stay inside this folder',
-    'http://koor.example:9800/mcp',
+    'Stay in this folder',
+    'set_intent',
+    'http://koor.example:9800',
   ]) {
     assert.ok(frontend.includes(expected), `frontend AGENTS.md should contain ${expected}`);
   }
   assert.doesNotMatch(frontend, /backend-task|go test/, 'the frontend agent is told only about its own task and stack');
+  assert.doesNotMatch(frontend, /--last 20|read it again after every/, 'no expensive polling habits');
 
   const backend = read(project, 'backend', 'AGENTS.md');
-  for (const expected of ['koor-cli state get shop/backend-task', 'shop.backend.done', 'go build ./...', 'go test ./...', 'go run .']) {
+  for (const expected of ['./koor-cli state get shop/backend-task', 'shop.backend.done', 'go build ./...', 'go test ./...', 'go run .']) {
     assert.ok(backend.includes(expected), `backend AGENTS.md should contain ${expected}`);
   }
 
   const controller = read(project, 'controller', 'AGENTS.md');
   for (const expected of [
-    "koor-cli state set shop/frontend-task --data '{",
-    "koor-cli state set shop/backend-task --data '{",
-    "koor-cli events history --topic 'shop.*.blocked' --last 20",
-    'koor-cli rules accept shop RULE_ID',
-    'koor-cli specs set shop overview --file plan/overview.md --content-type text/markdown',
+    "./koor-cli state set shop/frontend-task --data '{",
+    "./koor-cli state set shop/backend-task --data '{",
+    "./koor-cli events history --topic 'shop.*.blocked' --last 5",
+    './koor-cli rules accept shop RULE_ID',
+    './koor-cli specs set shop overview --file plan/overview.md --content-type text/markdown',
     '| frontend | react |',
     '| backend | go-api |',
   ]) {
     assert.ok(controller.includes(expected), `controller AGENTS.md should contain ${expected}`);
   }
+
+  // What each workspace's hooks follow.
+  assert.deepEqual(readJson(project, 'frontend', 'settings.json'), {
+    server: 'http://koor.example:9800',
+    project: 'shop',
+    agent: 'frontend',
+    stack: 'react',
+    follow: ['shop.**'],
+    follow_state: ['shop/frontend-task'],
+    follow_specs: ['shop'],
+  });
+  assert.deepEqual(readJson(project, 'controller', 'settings.json').follow, ['shop.**', 'rule.proposed']);
+
   assert.match(read(project, 'controller', 'plan', 'overview.md'), /^# shop: overview/);
   assert.match(read(project, 'controller', 'status', 'backend.md'), /shop\/backend-task/);
   assert.deepEqual(readJson(project, 'controller', 'koor-project.json'), {
@@ -156,17 +185,41 @@ test('a new project with a token: every workspace, config and instruction file i
     ],
     created_by: 'koor-wizard',
   });
-  assert.doesNotMatch(read(project, 'controller', 'koor-project.json'), /s3cret/, 'the project record never holds the token');
 });
 
-test('without a token no auth header is written; defaults fill the rest with --yes', async (t) => {
+test('the hook configs run the workspace launcher in each tool\'s documented format', async (t) => {
   const dir = tempDir(t);
-  const run = await wizard(['--project', 'solo', '--yes'], dir);
+  assert.equal((await wizard(['--project', 'solo', '--dir', dir, '--agents', 'web:react', '--yes'], dir)).code, 0);
+  const ws = join(dir, 'solo', 'web');
+
+  const claude = readJson(ws, '.claude/settings.json').hooks;
+  assert.deepEqual(Object.keys(claude).sort(), ['PreToolUse', 'SessionEnd', 'SessionStart', 'UserPromptSubmit']);
+  assert.equal(claude.PreToolUse[0].matcher, 'Edit|Write');
+  assert.deepEqual(claude.SessionStart[0].hooks[0], { type: 'command', command: '"${CLAUDE_PROJECT_DIR}/koor-cli" hook claude digest', timeout: 10 });
+  assert.equal(claude.PreToolUse[0].hooks[0].command, '"${CLAUDE_PROJECT_DIR}/koor-cli" hook claude pre-edit');
+
+  const cursor = readJson(ws, '.cursor/hooks.json');
+  assert.equal(cursor.version, 1);
+  assert.deepEqual(Object.keys(cursor.hooks).sort(), ['postToolUse', 'preToolUse', 'sessionEnd', 'sessionStart']);
+  assert.deepEqual(cursor.hooks.preToolUse, [{ command: './koor-cli hook cursor pre-edit', timeout: 10, matcher: 'Write' }]);
+
+  const gemini = readJson(ws, '.gemini/settings.json').hooks;
+  assert.deepEqual(Object.keys(gemini).sort(), ['BeforeAgent', 'BeforeTool', 'SessionEnd', 'SessionStart']);
+  assert.equal(gemini.BeforeTool[0].matcher, 'write_file|replace');
+  assert.equal(gemini.BeforeAgent[0].hooks[0].command, '"$GEMINI_PROJECT_DIR/koor-cli" hook gemini digest');
+  assert.equal(gemini.BeforeAgent[0].hooks[0].timeout, 10000);
+});
+
+test('an existing .gitignore is added to, never replaced', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'shop', 'web'), { recursive: true });
+  writeFileSync(join(dir, 'shop', 'web', '.gitignore'), 'node_modules/\ndist');
+  const run = await wizard(['--project', 'shop', '--dir', dir, '--agents', 'web:react', '--yes'], dir);
   assert.equal(run.code, 0, run.stderr);
-  const project = join(dir, 'solo');
-  assert.deepEqual(readdirSync(project).sort(), ['backend', 'controller', 'frontend']);
-  for (const ws of ['controller', 'frontend', 'backend']) assertConnection(join(project, ws), 'http://localhost:9800');
-  assert.doesNotMatch(read(project, 'frontend', '.codex', 'config.toml'), /http_headers|Authorization/);
+  assert.match(run.stdout, /updated {6}shop\/web\/\.gitignore/);
+  assert.equal(read(dir, 'shop', 'web', '.gitignore'), "node_modules/\ndist\n# Koor: the agent's identity (token) and koor-cli's caches\n.koor/\n.koor-cli-cache/\n");
+  const again = await wizard(['--project', 'shop', '--dir', dir, '--agents', 'web:react', '--yes'], dir);
+  assert.match(again.stdout, /kept {9}shop\/web\/\.gitignore\n/);
 });
 
 test('every stack preset fills in its commands; an unknown stack falls back to generic with a notice', async (t) => {
@@ -183,7 +236,7 @@ test('every stack preset fills in its commands; an unknown stack falls back to g
     d: ['python3 -m pytest', 'python3 main.py'],
     e: ['go test ./...'],
     f: ['cargo build', 'cargo test', 'cargo run'],
-    g: ['make build', 'no preset for the stack `elixir`', 'koor-cli register g --workspace many --stack elixir'],
+    g: ['make build', 'no preset for the stack `elixir`', './koor-cli state get many/g-task'],
   };
   for (const [agent, parts] of Object.entries(expected)) {
     const text = read(dir, 'many', agent, 'AGENTS.md');
@@ -192,11 +245,13 @@ test('every stack preset fills in its commands; an unknown stack falls back to g
   assert.match(run.stdout, /notice: stack "elixir" of agent g has no preset/);
 });
 
-test('add an agent to an existing project: detected from the controller, token kept, record updated', async (t) => {
+test('add an agent to an existing project: detected from the controller, every agent and the server kept', async (t) => {
   const dir = tempDir(t);
-  assert.equal((await wizard(['--project', 'shop', '--dir', dir, '--token', 'tok', '--agents', 'web:react', '--yes'], dir)).code, 0);
-  // A later `koor-cli register` replaces the token in settings.json; the server token comes from .mcp.json.
-  writeFileSync(join(dir, 'shop', 'controller', 'settings.json'), JSON.stringify({ server: 'http://localhost:9800', token: 'instance-token' }));
+  assert.equal((await wizard(['--project', 'shop', '--dir', dir, '--server', 'http://10.0.0.5:9911', '--agents', 'web:react', '--yes'], dir)).code, 0);
+  // A person lists an agent by hand; adding another must keep it.
+  const record = readJson(dir, 'shop', 'controller', 'koor-project.json');
+  record.agents.push({ name: 'ops', stack: 'generic' });
+  writeFileSync(join(dir, 'shop', 'controller', 'koor-project.json'), JSON.stringify(record, null, 2));
   const controllerBefore = read(dir, 'shop', 'controller', 'AGENTS.md');
 
   // Run from inside the controller folder, no --dir: the project is found from there.
@@ -206,15 +261,17 @@ test('add an agent to an existing project: detected from the controller, token k
 
   const api = join(dir, 'shop', 'api');
   assert.deepEqual(filesUnder(api), WORKSPACE_FILES);
-  assertConnection(api, 'http://localhost:9800', 'tok');
+  assertConnection(api, 'http://10.0.0.5:9911');
   const text = read(api, 'AGENTS.md');
-  assert.ok(text.includes('koor-cli state get shop/api-task'));
+  assert.ok(text.includes('./koor-cli state get shop/api-task'));
   assert.ok(text.includes('cargo test'));
   assert.match(read(dir, 'shop', 'controller', 'status', 'api.md'), /shop\/api-task/);
   assert.deepEqual(readJson(dir, 'shop', 'controller', 'koor-project.json').agents, [
     { name: 'web', stack: 'react' },
+    { name: 'ops', stack: 'generic' },
     { name: 'api', stack: 'rust' },
   ]);
+  assert.equal(readJson(dir, 'shop', 'controller', 'koor-project.json').server, 'http://10.0.0.5:9911');
   assert.equal(read(dir, 'shop', 'controller', 'AGENTS.md'), controllerBefore, "the controller's instructions are left alone");
 
   // From the parent folder with --project, too.
@@ -237,17 +294,24 @@ test('existing files are kept without --force and reported; --force overwrites t
   assert.equal(kept.code, 0, kept.stderr);
   assert.equal(read(agentsMd), 'my own notes\n');
   assert.match(kept.stdout, /kept {9}shop\/frontend\/AGENTS\.md \(exists; --force overwrites\)/);
-  assert.ok(read(dir, 'shop', 'frontend', 'CLAUDE.md').includes('shop/frontend-task'), 'missing files are still written');
+  assert.equal(read(dir, 'shop', 'frontend', 'CLAUDE.md'), '@AGENTS.md\n', 'missing files are still written');
+
+  // The project record is a file like any other: a second run with other answers keeps it.
+  const recordBefore = read(dir, 'shop', 'controller', 'koor-project.json');
 
   // A second run changes nothing and says so for every file.
   const again = await wizard(['--project', 'shop', '--dir', dir, '--agents', 'frontend:react', '--yes'], dir);
   assert.equal(again.code, 0);
   assert.doesNotMatch(again.stdout, /^created/m);
+  const other = await wizard(['--project', 'shop', '--dir', dir, '--agents', 'web:node', '--yes'], dir);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(read(dir, 'shop', 'controller', 'koor-project.json'), recordBefore, 'agents never disappear from the record, the server never reverts');
+  assert.match(other.stdout, /kept {9}shop\/controller\/koor-project\.json/);
 
   const forced = await wizard(['--project', 'shop', '--dir', dir, '--agents', 'frontend:react', '--yes', '--force'], dir);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /overwritten {2}shop\/frontend\/AGENTS\.md/);
-  assert.ok(read(agentsMd).includes('koor-cli state get shop/frontend-task'));
+  assert.ok(read(agentsMd).includes('./koor-cli state get shop/frontend-task'));
 });
 
 test('bad names, flags and folders fail with a clear error before anything is written', async (t) => {
@@ -321,4 +385,14 @@ test('without a terminal and without enough flags it lists the missing flags ins
   const help = await wizard(['--help'], dir);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--agents LIST/);
+
+  // Piped into a reader that stops early: no EPIPE stack trace.
+  const { command, args: pre } = binCommand('koor-wizard');
+  const piped = await new Promise<Run>((resolve) => {
+    execFile('/bin/sh', ['-c', `'${command}' ${pre.map((a) => `'${a}'`).join(' ')} --help | head -1`], { cwd: dir }, (err, stdout, stderr) =>
+      resolve({ code: err ? 1 : 0, stdout, stderr }),
+    );
+  });
+  assert.equal(piped.stdout, 'koor-wizard: scaffold a Koor multi-agent project\n');
+  assert.equal(piped.stderr, '');
 });

@@ -14,6 +14,8 @@ export interface WizardFlags {
   agents?: AgentSpec[];
   force: boolean;
   yes: boolean;
+  /** Write the files only; register no agent (each registers itself in its first session). */
+  offline: boolean;
   help: boolean;
 }
 
@@ -38,6 +40,7 @@ Options:
   --agents LIST         agents as name:stack, comma-separated (default ${DEFAULT_AGENTS})
   --agent NAME:STACK    one agent (repeatable; implies --mode add unless --mode new)
   --force               overwrite existing files
+  --offline             register no agent now (each registers itself in its first session)
   --yes, -y             accept defaults and do not ask
   --help, -h            show this help
 
@@ -109,6 +112,7 @@ export function parseFlags(argv: string[]): WizardFlags {
         agents: { type: 'string', multiple: true },
         agent: { type: 'string', multiple: true },
         force: { type: 'boolean', default: false },
+        offline: { type: 'boolean', default: false },
         yes: { type: 'boolean', short: 'y', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -133,6 +137,7 @@ export function parseFlags(argv: string[]): WizardFlags {
     dir: str('dir'),
     agents: agentFlags.length ? parseAgents(agentFlags, flagName) : undefined,
     force: values.force as boolean,
+    offline: values.offline as boolean,
     yes: values.yes as boolean,
     help: values.help as boolean,
   };

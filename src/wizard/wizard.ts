@@ -85,7 +85,9 @@ async function scaffold(flags: WizardFlags, io: WizardIo): Promise<void> {
   else if (existing.length && asking) overwrite = await ask.askOverwrite(existing, show);
 
   const result = writePlan(plan, overwrite);
-  const registration = await registerWorkspaces(server, token, plan.workspaces);
+  const registration = flags.offline
+    ? { registered: [], kept: [], notices: ['--offline: no agent was registered; each registers itself in its first session'] }
+    : await registerWorkspaces(server, token, plan.workspaces);
   report(plan, result, registration, show, io, asking, mode);
 }
 
