@@ -1,14 +1,16 @@
 import { TopicPattern } from '../../events/topics.js';
 import type { KoorClient } from '../client.js';
+import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliSettings } from '../settings.js';
 import type { HookState } from './hook-state.js';
 
 /**
  * The digest a hook adds to the agent's context at session start and on each prompt: what
  * changed for this agent since its last turn, in a few short lines, and nothing at all when
- * nothing changed. It reads the event history after the cursor it keeps in the hook state,
- * keeps the events this workspace follows (settings.json `follow`, `follow_state`,
- * `follow_specs`, written by the wizard) and leaves out the agent's own.
+ * nothing changed: unread messages not shown before, its own leases about to run out, and the
+ * events after the cursor it keeps in the hook state that this workspace follows
+ * (settings.json `follow`, `follow_state`, `follow_specs`, written by the wizard), leaving out
+ * the agent's own. A server without messages or leases (404) simply has none to tell.
  */
 
 interface StoredEvent {
@@ -130,23 +132,103 @@ async function followedEvents(client: KoorClient, interest: Interest, after: num
   return { events, cursor, more: true };
 }
 
+const isNotFound = (err: unknown) => err instanceof CliError && err.exitCode === ExitCode.notFound;
+
+interface InboxMessage {
+  id: number;
+  from_name?: string;
+  subject?: string;
+  body?: unknown;
+  importance?: string;
+  ack_required?: boolean;
+}
+
+/** Unread messages this digest has not shown yet, oldest first (a server without messages has none). */
+async function newMessages(client: KoorClient, after: number | undefined): Promise<InboxMessage[]> {
+  let inbox: unknown;
+  try {
+    inbox = await client.json('GET', '/api/messages/inbox', { query: { unread: 1, after, limit: MAX_ITEMS } });
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+  return (Array.isArray(inbox) ? inbox : [])
+    .filter((m): m is InboxMessage => typeof (m as InboxMessage)?.id === 'number')
+    .sort((a, b) => a.id - b.id);
+}
+
+function describeMessage(m: InboxMessage): string {
+  const body = typeof m.body === 'string' ? m.body : JSON.stringify(m.body ?? '');
+  const subject = m.subject ? ` "${clip(m.subject, 80)}"` : '';
+  const flags = [m.importance === 'high' ? 'high' : '', m.ack_required ? 'ack required' : ''].filter(Boolean).join(', ');
+  return `- message ${m.id} from ${m.from_name || 'someone'}${flags ? ` (${flags})` : ''}${subject}: ${clip(body, 300)} (done with it: ./koor-cli ack ${m.id})`;
+}
+
+interface HeldLease {
+  id: string;
+  resources?: string[];
+  expires_at?: string;
+}
+
+/** This agent's leases that end within this long are worth a line. */
+const EXPIRY_WARNING_MS = 3 * 60_000;
+
+/** Own leases about to run out, each told once per expiry time. */
+async function expiringLeases(client: KoorClient, me: string | undefined, told: string[]): Promise<{ lines: string[]; told: string[] }> {
+  if (!me) return { lines: [], told };
+  let leases: unknown;
+  try {
+    leases = await client.json('GET', '/api/leases', { query: { holder: me } });
+  } catch (err) {
+    if (isNotFound(err)) return { lines: [], told };
+    throw err;
+  }
+  const now = Date.now();
+  const lines: string[] = [];
+  const keep: string[] = [];
+  for (const lease of (Array.isArray(leases) ? leases : []) as HeldLease[]) {
+    if (typeof lease?.id !== 'string' || !lease.expires_at) continue;
+    const mark = `${lease.id}@${lease.expires_at}`;
+    const left = Date.parse(lease.expires_at) - now;
+    if (left > EXPIRY_WARNING_MS || left <= 0) continue;
+    keep.push(mark);
+    if (told.includes(mark)) continue;
+    const minutes = Math.max(1, Math.round(left / 60_000));
+    lines.push(`- your lease ${lease.id} on ${(lease.resources ?? []).join(', ')} ends in ${minutes} minute${minutes === 1 ? '' : 's'}: ./koor-cli lease renew ${lease.id} (or release it when done)`);
+  }
+  return { lines, told: keep };
+}
+
 /** Builds the digest; `text` is empty when nothing changed. Throws CliError when the server cannot be asked. */
 export async function buildDigest(client: KoorClient, settings: CliSettings, me: string | undefined, state: HookState): Promise<Digest> {
-  // A workspace's first digest starts from now: its instructions tell it to read its task.
-  if (state.events_after === undefined) {
-    return { text: '', state: { ...state, events_after: await newestEventId(client) } };
-  }
-  const interest = new Interest(settings, me);
-  const { events, cursor, more } = await followedEvents(client, interest, state.events_after);
-  const next = { ...state, events_after: cursor };
-  if (events.length === 0) return { text: '', state: next };
+  const lines: string[] = [];
+  const next: HookState = { ...state };
 
-  const names = await instanceNames(client, new Set(events.map((e) => e.source)));
-  const lines = events.slice(-MAX_ITEMS).map((e) => describe(e, whoIs(e.source, names)));
-  const skipped = events.length - lines.length;
-  if (skipped > 0 || more) {
-    lines.unshift(`- ${more ? 'many' : skipped} earlier updates: ./koor-cli events history --after ${state.events_after}`);
+  const messages = await newMessages(client, state.messages_after);
+  lines.push(...messages.map(describeMessage));
+  if (messages.length > 0) next.messages_after = messages[messages.length - 1]!.id;
+
+  const leases = await expiringLeases(client, me, state.leases_told ?? []);
+  lines.push(...leases.lines);
+  next.leases_told = leases.told;
+
+  // A workspace's first digest starts the event history from now: its instructions tell it to
+  // read its task.
+  if (state.events_after === undefined) {
+    next.events_after = await newestEventId(client);
+  } else {
+    const interest = new Interest(settings, me);
+    const { events, cursor, more } = await followedEvents(client, interest, state.events_after);
+    next.events_after = cursor;
+    if (events.length > 0) {
+      const names = await instanceNames(client, new Set(events.map((e) => e.source)));
+      const shown = events.slice(-MAX_ITEMS).map((e) => describe(e, whoIs(e.source, names)));
+      const skipped = events.length - shown.length;
+      if (skipped > 0 || more) shown.unshift(`- ${more ? 'many' : skipped} earlier updates: ./koor-cli events history --after ${state.events_after}`);
+      lines.push(...shown);
+    }
   }
+  if (lines.length === 0) return { text: '', state: next };
   const project = typeof settings.project === 'string' ? ` (project ${settings.project})` : '';
   return { text: [`Koor: what changed since your last turn${project}:`, ...lines].join('\n'), state: next };
 }

@@ -11,7 +11,9 @@ export interface HookState {
   /** The digest has shown everything up to this event id. */
   events_after?: number;
   /** The newest inbox message the digest has shown. */
-  messages_after?: string;
+  messages_after?: number;
+  /** Own leases whose coming expiry was told (`id@expires_at`), so each is told once. */
+  leases_told?: string[];
   /** When (ms since the epoch) the user was last told the server cannot be reached. */
   warned_at?: number;
 }
