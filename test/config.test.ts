@@ -114,3 +114,20 @@ test('loadConfig: --leader-retry (PostgreSQL replicas) from a flag, the environm
 test('loadConfig: a bad env value is reported even when other settings come from flags', () => {
   assert.match(configError(() => loadConfig(['--log-level', 'debug'], { KOOR_BIND: 'x:99999' })), /KOOR_BIND "x:99999"/);
 });
+
+test('loadConfig: an unknown key in the config file is refused with the key named; koor-cli keys are not settings but not mistakes', () => {
+  const typo = writeSettings('typo.json', { bind: 'localhost:9800', log_levle: 'debug' });
+  assert.match(configError(() => loadConfig(['--config', typo], {})), /unknown setting "log_levle" in .*typo\.json.*see koor-server --help/);
+  const near = writeSettings('near.json', { dashboardBind: '' });
+  assert.match(configError(() => loadConfig(['--config', near], {})), /unknown setting "dashboardBind".*did you mean "dashboard_bind"/);
+  // A workspace's settings.json holds koor-cli's keys beside the server's.
+  const shared = writeSettings('shared.json', { bind: 'localhost:9811', server: 'http://localhost:9811', token: 't', project: 'shop', agent: 'web', follow: ['shop.**'] });
+  assert.equal(loadConfig(['--config', shared], {}).bind, 'localhost:9811');
+});
+
+test('loadConfig: logs are readable text unless --log-format json', () => {
+  assert.equal(loadConfig([], {}).logFormat, 'text');
+  assert.equal(loadConfig(['--log-format', 'json'], {}).logFormat, 'json');
+  assert.equal(loadConfig([], { KOOR_LOG_FORMAT: 'json' }).logFormat, 'json');
+  assert.match(configError(() => loadConfig(['--log-format', 'xml'], {})), /--log-format "xml": expected one of text, json/);
+});

@@ -32,6 +32,10 @@ test('with an auth token, requests need the bearer and /health stays open', asyn
   const denied = await app.inject({ method: 'GET', url: '/api/openapi.json' });
   assert.equal(denied.statusCode, 401);
   assert.deepEqual(denied.json(), { error: 'invalid or missing bearer token', code: 401, reason: 'unauthorized' });
+  assert.equal(denied.headers['www-authenticate'], 'Bearer realm="koor"', 'a 401 names the scheme (RFC 6750)');
+  const mcp = await app.inject({ method: 'POST', url: '/mcp', payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
+  assert.equal(mcp.statusCode, 401);
+  assert.equal(mcp.headers['www-authenticate'], 'Bearer realm="koor"', 'MCP clients are told a bearer token is wanted, not OAuth');
   const wrong = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer nope' } });
   assert.equal(wrong.statusCode, 401);
   const allowed = await app.inject({ method: 'GET', url: '/api/openapi.json', headers: { authorization: 'Bearer s3cret' } });

@@ -53,3 +53,35 @@ test('the koor-server bin refuses bad settings with one line naming the setting'
     assert.match(lines[0]!, named);
   }
 });
+
+test('koor-server --help and --version answer and exit 0; by default the start-up line is readable and gives both URLs', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'koor-help-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const help = await runServerToExit(['--help'], dataDir);
+  assert.equal(help.code, 0, help.stderr);
+  for (const flag of ['--bind', '--dashboard-bind', '--data-dir', '--auth-token', '--log-format', 'KOOR_AUTH_TOKEN', 'dashboard_bind']) assert.ok(help.stdout.includes(flag), flag);
+  const version = await runServerToExit(['--version'], dataDir);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+
+  // The default format: one readable line naming the API and dashboard URLs, no JSON.
+  const { binCommand } = await import('./support/bin.js');
+  const { spawn } = await import('node:child_process');
+  const { command, args } = binCommand('koor-server');
+  const child = spawn(command, [...args, '--bind', '127.0.0.1:0', '--dashboard-bind', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: Object.fromEntries(Object.entries({ ...process.env, KOOR_AUTH_TOKEN: '' }).filter(([k]) => k !== 'KOOR_LOG_FORMAT')),
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const found = out.split('\n').find((l) => l.includes('is up'));
+      if (found) resolve(found);
+    });
+    child.on('exit', () => reject(new Error(`exited early: ${out}`)));
+  });
+  assert.match(line, /Koor \d+\.\d+\.\d+ is up: API http:\/\/127\.0\.0\.1:\d+ \(MCP at \/mcp\), dashboard http:\/\/127\.0\.0\.1:\d+, SQLite in /);
+  assert.doesNotMatch(line, /^\{/, 'not a JSON line');
+});

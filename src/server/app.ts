@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
+import pretty from 'pino-pretty';
 import { DEFAULT_CONFIG, type Config } from './config.js';
 import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
@@ -110,6 +111,8 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   const app = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
+      // Readable lines by default; `--log-format json` keeps pino's JSON lines for collectors.
+      ...(config.logFormat === 'text' ? { stream: pretty({ sync: true, colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) } : {}),
       redact: ['req.headers.authorization', 'req.headers["x-koor-instance-token"]'],
     },
     bodyLimit: BODY_LIMIT,

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../kernel/duration.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type LogFormat = 'text' | 'json';
 
 /**
  * SQLite's `synchronous` setting. `full` (the default) syncs the write-ahead log at every
@@ -19,6 +20,8 @@ export interface Config {
   database: string;
   authToken: string;
   logLevel: LogLevel;
+  /** `text`: readable lines for a person; `json`: one JSON object per line (pino's own), for log collectors. */
+  logFormat: LogFormat;
   livenessIntervalMs: number;
   staleAfterMs: number;
   pruneIntervalMs: number;
@@ -54,6 +57,7 @@ export const DEFAULT_CONFIG: Config = {
   database: '',
   authToken: '',
   logLevel: 'info',
+  logFormat: 'text',
   livenessIntervalMs: 60_000,
   staleAfterMs: 5 * 60_000,
   pruneIntervalMs: 60_000,
@@ -86,6 +90,7 @@ interface SettingSpec {
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 const SQLITE_SYNCHRONOUS: readonly SqliteSynchronous[] = ['full', 'normal'];
 
 // One row per setting: where it can come from and how it is checked.
@@ -96,6 +101,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'database', flag: 'database', env: 'KOOR_DATABASE', file: 'database', kind: 'string' },
   { key: 'authToken', flag: 'auth-token', env: 'KOOR_AUTH_TOKEN', file: 'auth_token', kind: 'string' },
   { key: 'logLevel', flag: 'log-level', env: 'KOOR_LOG_LEVEL', file: 'log_level', kind: 'choice', choices: LOG_LEVELS },
+  { key: 'logFormat', flag: 'log-format', env: 'KOOR_LOG_FORMAT', file: 'log_format', kind: 'choice', choices: LOG_FORMATS },
   { key: 'livenessIntervalMs', flag: 'liveness-interval', env: 'KOOR_LIVENESS_INTERVAL', file: 'liveness_interval', kind: 'duration' },
   { key: 'staleAfterMs', flag: 'stale-after', env: 'KOOR_STALE_AFTER', file: 'stale_after', kind: 'duration' },
   { key: 'pruneIntervalMs', flag: 'prune-interval', env: 'KOOR_PRUNE_INTERVAL', file: 'prune_interval', kind: 'duration' },
@@ -170,6 +176,48 @@ function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /**
+ * Keys koor-cli and koor-wizard keep in the same `settings.json` (a workspace's file serves the
+ * CLI; Go Koor shared it too): not server settings, and not mistakes either.
+ */
+const CLI_KEYS = new Set(['server', 'token', 'instance_id', 'instance_token', 'project', 'agent', 'stack', 'follow', 'follow_state', 'follow_specs']);
+
+/** A config-file key that is neither a setting nor koor-cli's is a mistake worth stopping for (a typo would otherwise do nothing). */
+function checkFileKeys(file: Record<string, unknown>, path: string): void {
+  const known = new Set(SETTINGS.map((s) => s.file));
+  for (const key of Object.keys(file)) {
+    if (known.has(key) || CLI_KEYS.has(key)) continue;
+    const near = [...known].find((k) => k.replace(/_/g, '') === key.toLowerCase().replace(/[-_]/g, ''));
+    throw new ConfigError(`unknown setting "${key}" in ${path}${near ? ` (did you mean "${near}"?)` : ''}; see koor-server --help`);
+  }
+}
+
+const describeDefault = (spec: SettingSpec): string => {
+  const value = DEFAULT_CONFIG[spec.key];
+  if (spec.kind === 'duration' && typeof value === 'number') return value % 60_000 === 0 ? `${value / 60_000}m` : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+  if (value === '') return spec.key === 'dashboardBind' ? '(empty disables)' : '(none)';
+  return String(value);
+};
+
+/** `koor-server --help`: every setting with its flag, environment variable and config-file key. */
+export function serverUsage(): string {
+  const rows = SETTINGS.map((s) => `  --${s.flag.padEnd(24)} ${(s.env ?? '').padEnd(28)} ${s.file.padEnd(24)} ${describeDefault(s)}${s.choices ? ` (${s.choices.join('|')})` : ''}`);
+  return [
+    'koor-server: the Koor coordination server (REST, WebSocket, MCP) and its dashboard',
+    '',
+    'Usage: koor-server [--flag value …]      koor-server --help | --version',
+    '',
+    'Settings, highest first: flags, environment, the config file (--config PATH, default',
+    './settings.json when present), defaults. Durations are written like 500ms, 90s, 5m, 1h.',
+    '',
+    `  ${'flag'.padEnd(26)} ${'environment'.padEnd(28)} ${'config key'.padEnd(24)} default`,
+    `  --${'config'.padEnd(24)} ${''.padEnd(28)} ${''.padEnd(24)} ./settings.json if present`,
+    ...rows,
+    '',
+    'Other commands: koor-server import-go PATH (copy a Go Koor database into this one).',
+  ].join('\n');
+}
+
+/**
  * Resolves the server configuration, highest first: flags, environment, config file, defaults.
  * Throws ConfigError naming the first bad setting.
  */
@@ -185,6 +233,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
   const configPath = values.config ?? (existsSync('settings.json') ? 'settings.json' : undefined);
   const file = configPath ? readConfigFile(configPath) : {};
+  if (configPath) checkFileKeys(file, configPath);
 
   const config: Config = { ...DEFAULT_CONFIG };
   for (const spec of SETTINGS) {

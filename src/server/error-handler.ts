@@ -70,6 +70,9 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    // RFC 6750: a 401 names the scheme it wants, so clients (MCP ones included) know a bearer
+    // token is asked for rather than guessing at OAuth.
+    if ((err instanceof HttpError ? err.status : (err as FastifyError).statusCode) === 401) reply.header('www-authenticate', 'Bearer realm="koor"');
     if (err instanceof HttpError) {
       reply.status(err.status).send(err.body());
       return;

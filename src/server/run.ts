@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, loadConfig, parseBind, type Config } from './config.js';
+import { ConfigError, loadConfig, parseBind, serverUsage, type Config } from './config.js';
+import { KOOR_VERSION } from '../kernel/version.js';
 import { buildApp } from './app.js';
 import { startDashboard } from '../dashboard/server.js';
 import { ADMIN } from '../kernel/context.js';
@@ -11,6 +12,14 @@ import { HttpError } from '../kernel/errors.js';
  */
 export async function runServer(argv: string[]): Promise<void> {
   if (argv[0] === 'import-go') return runImportGo(argv.slice(1));
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${serverUsage()}\n`);
+    return;
+  }
+  if (argv.includes('--version') || argv.includes('-V')) {
+    process.stdout.write(`${KOOR_VERSION}\n`);
+    return;
+  }
   let config: Config;
   try {
     config = loadConfig(argv);
@@ -44,6 +53,11 @@ export async function runServer(argv: string[]): Promise<void> {
   app.log.info({ url: app.koor.baseUrl, engine: app.koor.db.engine }, 'koor API listening');
 
   const dashboard = config.dashboardBind ? await startDashboard(app, config.dashboardBind) : undefined;
+  const storage = app.koor.db.engine === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
+  app.log.info(
+    { api: app.koor.baseUrl, dashboard: dashboard?.url ?? null, version: KOOR_VERSION },
+    `Koor ${KOOR_VERSION} is up: API ${app.koor.baseUrl} (MCP at /mcp), dashboard ${dashboard?.url ?? 'off'}, ${storage}`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -21,7 +21,7 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
   const { command, args } = binCommand('koor-server');
   const child = spawn(
     command,
-    [...args, '--bind', '127.0.0.1:0', '--data-dir', dataDir, '--dashboard-bind', '', '--log-level', 'info', ...extraArgs],
+    [...args, '--bind', '127.0.0.1:0', '--data-dir', dataDir, '--dashboard-bind', '', '--log-level', 'info', '--log-format', 'json', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KOOR_AUTH_TOKEN: '' } },
   );
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
