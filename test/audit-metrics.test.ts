@@ -62,11 +62,14 @@ for (const engine of testEngines()) {
   test(`server metrics and the token tax on ${engine}`, async (t) => {
     const { app, close } = await startTestApp({}, engine);
     t.after(close);
-    await app.inject({ method: 'PUT', url: '/api/state/k1', payload: 'v', headers: { 'content-type': 'text/plain' } });
-    await app.inject({ method: 'POST', url: '/api/events/publish', payload: { topic: 'build.done', data: {} } });
-    await app.inject({ method: 'POST', url: '/api/instances/register', payload: { name: 'x' } });
-    await app.inject({ method: 'GET', url: '/health' });
-    await app.inject({ method: 'GET', url: '/metrics' });
+    const agent = { 'x-koor-instance-token': (await app.inject({ method: 'POST', url: '/api/instances/register', payload: { name: 'x' } })).json().token };
+    await app.inject({ method: 'PUT', url: '/api/state/k1', payload: 'v', headers: { 'content-type': 'text/plain', ...agent } });
+    await app.inject({ method: 'POST', url: '/api/events/publish', payload: { topic: 'build.done', data: {} }, headers: agent });
+    await app.inject({ method: 'GET', url: '/api/state/k1', headers: agent });
+    // A person's (or the dashboard's) calls saved no agent any tokens: not counted.
+    for (let i = 0; i < 5; i++) await app.inject({ method: 'GET', url: '/api/state' });
+    await app.inject({ method: 'GET', url: '/health', headers: agent });
+    await app.inject({ method: 'GET', url: '/metrics', headers: agent });
     app.koor.counters.countCall('mcp');
 
     const metrics = (await app.inject({ method: 'GET', url: '/api/metrics' })).json();
@@ -77,7 +80,7 @@ for (const engine of testEngines()) {
     assert.equal(typeof metrics.uptime_seconds, 'number');
     assert.equal(metrics.api_bind, app.koor.config.bind);
     assert.equal(metrics.dashboard_bind, '');
-    // 3 REST calls before this one; /health and /metrics are not REST data calls.
+    // 3 agent REST calls; /health and /metrics are not REST data calls; the anonymous ones are not an agent's.
     assert.deepEqual(metrics.token_tax, {
       mcp_calls: 1,
       rest_calls: 3,
@@ -87,7 +90,7 @@ for (const engine of testEngines()) {
       savings_percent: 75,
     });
 
-    const reset = await app.inject({ method: 'POST', url: '/api/metrics/reset' });
+    const reset = await app.inject({ method: 'POST', url: '/api/metrics/reset', headers: agent });
     assert.equal(reset.statusCode, 200);
     assert.equal(reset.json().token_tax.total_calls, 0);
     const after = (await app.inject({ method: 'GET', url: '/api/metrics' })).json();

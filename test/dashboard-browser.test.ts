@@ -271,3 +271,45 @@ test('every page renders, fits a narrow window, reads in dark mode and is reacha
   await narrow.locator('.tile', { hasText: 'Instances' }).waitFor();
   await saveScreenshot(narrow, 'dashboard-overview-narrow');
 });
+
+test("at 1400 px the rules table shows its Remove buttons whole; the audit page counts failures from the API's outcome_counts.error", async (t) => {
+  const stack = await startDashboardStack();
+  t.after(stack.close);
+  const long = 'Every request handler must validate its input with the shared schema helpers before touching the database or calling another service';
+  await rest(stack, 'PUT', '/api/validate/truck-wash/rules', [
+    { rule_id: 'handlers-validate-input-with-shared-schema-helpers', pattern: 'app\\.(get|post|put|delete)\\(\\s*["\x27][^"\x27]+["\x27]\\s*,\\s*async'.repeat(2), message: long, applies_to: ['src/server/handlers/**/*.ts', 'src/server/routes/**/*.ts'], severity: 'error' },
+    { rule_id: 'no-console', pattern: 'console\\.log', message: 'Use the logger', severity: 'warning' },
+  ]);
+  // Two refused writes: a stale compare-and-swap is audited as an error.
+  await rest(stack, 'PUT', '/api/state/team/plan', { step: 1 });
+  for (let i = 0; i < 2; i++) {
+    const stale = await fetch(`${stack.api.url}/api/state/team/plan`, { method: 'PUT', headers: { 'content-type': 'application/json', 'if-match': '99' }, body: '{}' });
+    assert.equal(stale.status, 412);
+  }
+  const summary = await rest(stack, 'GET', '/api/audit/summary');
+  assert.ok(summary.outcome_counts.error >= 2, JSON.stringify(summary.outcome_counts));
+
+  const page = await openDashboard(t, stack, { viewport: { width: 1400, height: 900 } });
+  await page.goto(`${stack.dashboard.url}/#/rules?project=truck-wash`);
+  const accepted = section(page, 'rules-accepted');
+  const remove = accepted.locator('tr[data-rule="handlers-validate-input-with-shared-schema-helpers"]').getByRole('button', { name: 'Remove' });
+  await remove.waitFor();
+  const wrap = accepted.locator('.table-wrap');
+  const inside = async (name: string) => {
+    const button = await accepted.locator('tr[data-rule="handlers-validate-input-with-shared-schema-helpers"]').getByRole('button', { name, exact: true }).boundingBox();
+    const box = await wrap.boundingBox();
+    assert.ok(button && box && button.x + button.width <= box.x + box.width + 0.5, `"${name}" (${JSON.stringify(button)}) lies inside the table (${JSON.stringify(box)})`);
+    assert.ok(await wrap.evaluate((el) => el.scrollWidth <= el.clientWidth), `no horizontal scrolling hides "${name}" at 1400 px`);
+  };
+  await inside('Remove');
+  // Asking to confirm: both buttons stay in view.
+  await remove.click();
+  await inside('Yes, remove');
+  await inside('Cancel');
+  await saveScreenshot(page, 'dashboard-rules-remove-1400');
+
+  await page.goto(`${stack.dashboard.url}/#/audit`);
+  const failures = page.locator('.tile', { hasText: 'Failures' }).locator('dd');
+  await failures.first().waitFor();
+  assert.equal(await failures.first().innerText(), String(summary.outcome_counts.error));
+});

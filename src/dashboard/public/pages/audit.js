@@ -42,7 +42,7 @@ export function AuditPage() {
           { label: 'Entries', value: formatNumber(s.total_entries) },
           { label: 'Actors', value: formatNumber(s.unique_actors) },
           { label: 'Resources', value: formatNumber(s.unique_resources) },
-          { label: 'Failures', value: formatNumber(s.outcome_counts?.failure ?? 0) },
+          { label: 'Failures', value: formatNumber(s.outcome_counts?.error ?? 0) },
         ]} />
         <${Section} id="audit-actions" title="Most frequent actions"><${BarList} items=${actions} label="Audit entries per action" format=${(v) => formatNumber(v)} /><//>
       </div>`}

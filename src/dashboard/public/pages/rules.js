@@ -157,7 +157,7 @@ export function RulesPage({ params }) {
     }
     if (rule.source === 'local' && rule.project === project) {
       return html`<button type="button" onClick=${() => { setEditing(rule); document.getElementById('rule-editor')?.scrollIntoView({ block: 'start' }); }}>Edit</button>
-        <${ConfirmButton} label="Remove" confirmLabel=${`Remove ${rule.rule_id}`} onConfirm=${() => removeLocal(rule)} />`;
+        <${ConfirmButton} label="Remove" confirmLabel="Yes, remove" onConfirm=${() => removeLocal(rule)} />`;
     }
     return html`<${ConfirmButton} label="Delete" confirmLabel=${`Delete ${rule.rule_id}`} onConfirm=${() => removeRule(rule)} />`;
   };
