@@ -104,3 +104,25 @@ test('bad LLM usage input and queries are refused naming the field', async (t) =
   const summary = (await app.inject({ method: 'GET', url: '/api/llm/usage/summary?group_by=model' })).json();
   assert.deepEqual(summary.total, { total_tokens_in: 3e12, total_tokens_out: 0, total_cost_usd: 3e9, request_count: 3 });
 });
+
+test('koor-cli llm record stores one LLM call for this agent; a bad number is refused before anything is sent', async (t) => {
+  const { startListeningApp } = await import('./support/app.js');
+  const { CliWorkspace } = await import('./support/cli.js');
+  const server = await startListeningApp();
+  t.after(server.close);
+  const admin = new CliWorkspace(server.url);
+  t.after(() => admin.remove());
+  const agent = await admin.json(['register', 'writer', '--workspace', 'docs']);
+  // The identity register saved makes the agent's calls its own.
+  const recorded = await admin.json(['llm', 'record', '--provider', 'anthropic', '--model', 'claude-sonnet', '--tokens-in', '1200', '--tokens-out', '300', '--cost-usd', '0.012', '--project', 'docs', '--session-tag', 's1']);
+  assert.equal(recorded.recorded, true);
+  const usage = await admin.json(['llm', 'usage', '--project', 'docs']);
+  assert.equal(usage.length, 1);
+  assert.equal(usage[0].instance_id, agent.id);
+  assert.equal(usage[0].tokens_in, 1200);
+  assert.equal(usage[0].cost_usd, 0.012);
+  const bad = await admin.run(['llm', 'record', '--provider', 'anthropic', '--model', 'x', '--cost-usd', 'cheap']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--cost-usd must be a number/);
+  assert.equal((await admin.json(['llm', 'usage'])).length, 1);
+});

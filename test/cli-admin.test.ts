@@ -72,8 +72,9 @@ test('koor-cli backup and restore', async (t) => {
 
   // Into a server that already has data: refused, unless merging.
   const again = await cli.run(['restore', '--file', 'koor.jsonl']);
-  assert.notEqual(again.code, 0);
-  assert.match(again.stderr, /^koor-cli: /);
+  assert.equal(again.code, 4);
+  assert.match(again.stderr, /^koor-cli: this server already holds data .*; or run koor-cli restore --file koor\.jsonl --merge to skip rows that exist\n$/);
+  assert.doesNotMatch(again.stderr, /\?merge=1/, 'a CLI user is told the CLI flag');
   assert.equal((await cli.run(['restore', '--file', 'koor.jsonl', '--merge'])).code, 0);
   const missing = await cli.run(['restore', '--file', 'nope.jsonl']);
   assert.equal(missing.code, 2);

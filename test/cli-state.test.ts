@@ -167,3 +167,18 @@ test('koor-cli exit codes: bad input, not found, auth, unreachable; config set a
   assert.equal(subscribe.code, 6);
   assert.equal(subscribe.stderr, `koor-cli: cannot reach ${url}: connection refused\n`);
 });
+
+test('state set and specs set refuse a value that is not the JSON its content type says, and store it as text when told to', async (t) => {
+  const server = await startListeningApp();
+  t.after(server.close);
+  const cli = new CliWorkspace(server.url);
+  t.after(() => cli.remove());
+  const bad = await cli.run(['state', 'set', 'k', '--data', '{bad']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^koor-cli: --data is not valid JSON .*cannot be stored as application\/json; give --content-type text\/plain/);
+  assert.equal((await cli.run(['state', 'get', 'k'])).code, 3, 'nothing was stored');
+  assert.equal((await cli.run(['specs', 'set', 'p', 'n', '--data', '{bad'])).code, 2);
+  assert.equal((await cli.run(['state', 'set', 'k', '--data', '{bad', '--content-type', 'text/plain'])).code, 0);
+  assert.equal((await cli.run(['state', 'get', 'k'])).stdout, '{bad');
+  assert.equal((await cli.run(['state', 'set', 'k', '--content-type', 'application/vnd.koor+json'], { input: '[1,' })).code, 2);
+});

@@ -87,6 +87,9 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
   const endpoints = await call(client, 'get_endpoints');
   assert.ok(endpoints.text.startsWith(`base=${url}/api `), endpoints.text);
   assert.match(endpoints.text, /\/state\/\{key\}/);
+  // What the CLI prints does reach the model when the agent prints it: no claim that it never does.
+  assert.doesNotMatch(endpoints.text, /nothing enters your context/);
+  assert.match(endpoints.text, /only as far as you print it/);
 
   const proposed = await call(client, 'propose_rule', {
     project: 'shop', rule_id: 'no-todo', pattern: 'TODO', message: 'no TODOs in main', severity: 'warning',

@@ -78,3 +78,17 @@ export function parseWhole(value: string | undefined, flag: string, min = 0): nu
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw badInput(`${flag} must be a whole number${min > 0 ? ` ≥ ${min}` : ''}, got "${value}"`);
   return n;
 }
+
+/**
+ * A value about to be stored as JSON must be JSON: the server keeps values as sent, so a typo
+ * (`--data '{bad'`) would otherwise be stored as `application/json` and break every reader.
+ */
+export function checkJsonValue(value: Buffer, contentType: string, source: ValueSource): void {
+  if (!/^application\/([\w.+-]*\+)?json\b/i.test(contentType.trim())) return;
+  try {
+    JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    const flag = source.data !== undefined ? '--data' : source.file !== undefined ? `--file ${source.file}` : 'stdin';
+    throw badInput(`${flag} is not valid JSON (${(err as Error).message}), so it cannot be stored as ${contentType}; give --content-type text/plain to store it as text`);
+  }
+}

@@ -113,7 +113,7 @@ export const getEndpointsTool = defineTool({
       'events: POST /events/publish {topic,data}, GET /events/history?topic=, WS /events/subscribe?pattern=',
       'instances: GET /instances, POST /instances/{id}/heartbeat',
       'rules: POST /validate/{project} {content,filename}, POST /rules/propose',
-      'cli (same data, nothing enters your context): koor-cli state get|set|list, specs get|set, events publish|history|subscribe, instances list, heartbeat ID; settings: KOOR_SERVER, KOOR_TOKEN',
+      'cli (same data; its output reaches your context only as far as you print it: use --field, --if-changed): koor-cli state get|set|list, specs get|set, events publish|history|subscribe, instances list, heartbeat ID; settings: KOOR_SERVER, KOOR_TOKEN',
     ].join('\n');
   },
 });

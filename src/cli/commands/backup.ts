@@ -38,10 +38,18 @@ export function registerBackup(program: Command): void {
     .action(action(async (cli, _args, o) => {
       const size = fileSize(o.file, '--file');
       const body = createReadStream(o.file);
-      cli.print(await cli.client.json('POST', '/api/import', {
-        body,
-        query: { merge: o.merge ? 'true' : undefined },
-        headers: { 'content-type': 'application/x-ndjson', 'content-length': String(size) },
-      }));
+      try {
+        cli.print(await cli.client.json('POST', '/api/import', {
+          body,
+          query: { merge: o.merge ? 'true' : undefined },
+          headers: { 'content-type': 'application/x-ndjson', 'content-length': String(size) },
+        }));
+      } catch (err) {
+        // The server speaks to HTTP clients (?merge=1); this is the CLI's way to say it.
+        if (err instanceof CliError && err.exitCode === ExitCode.conflict && !o.merge) {
+          throw new CliError(`${err.message.replace(/,? or add \?merge=1 to skip rows that exist/, '')}; or run koor-cli restore --file ${o.file} --merge to skip rows that exist`, ExitCode.conflict);
+        }
+        throw err;
+      }
     }));
 }

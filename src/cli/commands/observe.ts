@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { badInput } from '../exit-codes.js';
 import { parseWhole } from '../input.js';
 import { action } from '../kit.js';
 
@@ -42,6 +43,38 @@ export function registerObserve(program: Command): void {
     }));
 
   const llm = program.command('llm').description('LLM token usage and cost');
+
+  llm
+    .command('record')
+    .description('record one LLM call (tokens and cost) for this agent')
+    .requiredOption('--provider <provider>', 'e.g. anthropic, openai')
+    .requiredOption('--model <model>', 'e.g. claude-sonnet')
+    .option('--tokens-in <n>', 'input tokens')
+    .option('--tokens-out <n>', 'output tokens')
+    .option('--cost-usd <usd>', 'cost in US dollars, e.g. 0.012')
+    .option('--project <project>', 'project to charge it to')
+    .option('--session-tag <tag>', 'a tag grouping the calls of one session')
+    .option('--request-type <type>', 'completion (default), embedding, …')
+    .option('--instance <id>', 'the instance that made the call (default: this agent)')
+    .action(action(async (cli, _args, o) => {
+      let cost: number | undefined;
+      if (o.costUsd !== undefined) {
+        cost = Number(o.costUsd);
+        if (!/^\s*\d+(\.\d+)?\s*$/.test(o.costUsd) || !Number.isFinite(cost)) throw badInput(`--cost-usd must be a number of dollars like 0.012, got "${o.costUsd}"`);
+      }
+      const body = {
+        provider: o.provider,
+        model: o.model,
+        instance_id: o.instance ?? cli.connection.instanceId,
+        project: o.project,
+        tokens_in: parseWhole(o.tokensIn, '--tokens-in'),
+        tokens_out: parseWhole(o.tokensOut, '--tokens-out'),
+        cost_usd: cost,
+        request_type: o.requestType,
+        session_tag: o.sessionTag,
+      };
+      cli.print(await cli.client.json('POST', '/api/llm/usage', { json: body }));
+    }));
 
   llm
     .command('usage')

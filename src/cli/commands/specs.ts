@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { apiPath } from '../client.js';
 import { badInput } from '../exit-codes.js';
-import { parseJson, readValue } from '../input.js';
+import { checkJsonValue, parseJson, readValue } from '../input.js';
 import { action, failUnless, type Cli } from '../kit.js';
 import { readVersioned } from '../versioned-read.js';
 
@@ -9,7 +9,9 @@ const SPECS = '/api/specs';
 
 async function putSpec(cli: Cli, project: string, name: string, o: { data?: string; file?: string; contentType?: string; lease?: string }) {
   const body = await readValue(o);
-  const headers: Record<string, string> = { 'content-type': o.contentType ?? 'application/json' };
+  const contentType = o.contentType ?? 'application/json';
+  checkJsonValue(body, contentType, o);
+  const headers: Record<string, string> = { 'content-type': contentType };
   if (o.lease !== undefined) headers['x-koor-lease'] = o.lease;
   return cli.client.json('PUT', apiPath(SPECS, project, name), { body, headers });
 }

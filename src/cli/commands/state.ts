@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { apiPath } from '../client.js';
-import { parseWhole, readValue } from '../input.js';
+import { checkJsonValue, parseWhole, readValue } from '../input.js';
 import { action } from '../kit.js';
 import { ifMatchHeader, readVersioned } from '../versioned-read.js';
 
@@ -34,6 +34,7 @@ export function registerState(program: Command): void {
     .option('--lease <id>', 'only while you hold this lease (else exit 4)')
     .action(action(async (cli, [key], o) => {
       const body = await readValue(o);
+      checkJsonValue(body, o.contentType, o);
       const headers: Record<string, string> = { 'content-type': o.contentType };
       if (o.ifMatch !== undefined) headers['if-match'] = ifMatchHeader(o.ifMatch);
       if (o.createOnly) headers['if-none-match'] = '*';
