@@ -60,3 +60,22 @@ test('koor-cli register saves the identity; later commands act as that instance'
   const oldToken = await agent.run(['state', 'list'], { env: { KOOR_TOKEN: registered.token } });
   assert.equal(oldToken.code, 5);
 });
+
+test('intent over REST and koor-cli: an agent says what it works on, as MCP set_intent does', async (t) => {
+  const server = await startListeningApp();
+  t.after(server.close);
+  const agent = new CliWorkspace(server.url);
+  t.after(() => agent.remove());
+  const registered = await agent.json(['register', 'api', '--workspace', 'shop']);
+  assert.deepEqual(await agent.json(['intent', 'orders endpoint']), { id: registered.id, intent: 'orders endpoint', status: 'active' });
+  const one = await agent.json(['instances', 'get', registered.id]);
+  assert.equal(one.intent, 'orders endpoint');
+  const audit = await agent.json(['audit', '--action', 'instance.intent']);
+  assert.equal(audit[0].actor, registered.id);
+
+  const res = await fetch(`${server.url}/api/instances/${registered.id}/intent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ intent: 'x'.repeat(5000) }) });
+  assert.equal(res.status, 400);
+  assert.match(((await res.json()) as { error: string }).error, /intent/);
+  assert.equal((await fetch(`${server.url}/api/instances/nope/intent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"intent":"x"}' })).status, 404);
+  assert.equal((await agent.run(['intent', 'x', '--instance', 'nope'])).code, 3);
+});

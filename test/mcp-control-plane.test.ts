@@ -236,23 +236,58 @@ test('with auth on, /mcp needs a token and instance tokens name the caller', asy
   // The agent's own MCP connection, authenticated by its instance token.
   const { client: agent } = await connect(url, { authorization: `Bearer ${token}` });
   t.after(() => agent.close());
+  // Registering again with its own token mints nothing: the caller is that instance (SPEC §10).
   const minted = await call(agent, 'register_instance', { name: 'another' });
-  assert.equal(minted.isError, true);
-  assert.match(minted.text, /server token/);
+  assert.equal(minted.isError, false, minted.text);
+  assert.match(minted.text, new RegExp(`^id=${id} status=active — this session already acts as this instance`));
+  assert.equal((await rest(url, '/api/instances', { headers: { authorization: 'Bearer server-secret' } })).body.length, 1);
   const intent = await call(agent, 'set_intent', { instance_id: id!, intent: 'reviewing' });
   assert.equal(intent.isError, false);
 
-  const rows = await app.koor.db.query.selectFrom('audit_log').selectAll().where('action', '=', 'instance.intent').execute();
+  const rows = await app.koor.db.query.selectFrom('audit_log').selectAll().where('action', '=', 'instance.intent').where('outcome', '=', 'success').execute();
   assert.deepEqual(rows.map((r) => r.actor), [id]);
   // A refused MCP change is audited like a refused REST call: as the caller, as an error.
-  const refusedRegistration = await app.koor.db.query.selectFrom('audit_log').selectAll()
-    .where('action', '=', 'instance.register').where('outcome', '=', 'error').execute();
-  assert.deepEqual(refusedRegistration.map((r) => [r.actor, r.resource]), [[id, 'mcp:register_instance']]);
-  assert.match(refusedRegistration[0]!.detail, /server token/);
+  assert.equal((await call(agent, 'set_intent', { instance_id: 'no-such-instance', intent: 'x' })).isError, true);
+  const refused = await app.koor.db.query.selectFrom('audit_log').selectAll()
+    .where('action', '=', 'instance.intent').where('outcome', '=', 'error').execute();
+  assert.deepEqual(refused.map((r) => [r.actor, r.resource]), [[id, 'mcp:set_intent']]);
+  assert.match(refused[0]!.detail, /no-such-instance/);
 
   // Deregistered: its token no longer opens /mcp.
   const bye = await rest(url, `/api/instances/${id}`, { method: 'DELETE', headers: { authorization: 'Bearer server-secret' } });
   assert.equal(bye.status, 200);
-  const refused = await statelessCall(url, 'discover_instances', {}, { authorization: `Bearer ${token}` });
-  assert.equal(refused.status, 401);
+  const closed = await statelessCall(url, 'discover_instances', {}, { authorization: `Bearer ${token}` });
+  assert.equal(closed.status, 401);
+});
+
+test('an MCP session acts as one instance: after register_instance, or from its token; registering again re-activates it', async (t) => {
+  const { url, close } = await startListeningApp();
+  t.after(close);
+
+  // A session opened without a token registers, and from then on acts as that instance.
+  const { client: fresh } = await connect(url);
+  t.after(() => fresh.close());
+  const noOne = await call(fresh, 'set_intent', { intent: 'anything' });
+  assert.equal(noOne.isError, true);
+  assert.match(noOne.text, /instance_id is required/);
+  const registered = await call(fresh, 'register_instance', { name: 'docs-writer', workspace: 'shop' });
+  const [, id, token] = /^id=(\S+) token=(\S+)/.exec(registered.text) ?? [];
+  assert.ok(id && token, registered.text);
+  assert.equal((await call(fresh, 'propose_rule', { project: 'shop', rule_id: 'no-tabs', pattern: '\\t', message: 'spaces' })).isError, false);
+  const audit = await rest(url, '/api/audit?action=rule.propose');
+  assert.equal(audit.body[0].actor, id, 'the proposal is audited as the instance, not anonymous');
+  assert.equal((await call(fresh, 'set_intent', { intent: 'write the guide' })).text, `ok id=${id} status=active`);
+  assert.equal((await rest(url, `/api/instances/${id}`)).body.intent, 'write the guide');
+
+  // A session opened with the token is that instance: registering again makes no second one.
+  const { client: same } = await connect(url, { authorization: `Bearer ${token}` });
+  t.after(() => same.close());
+  const again = await call(same, 'register_instance', { name: 'docs-writer', workspace: 'shop', intent: 'review the guide' });
+  assert.equal(again.isError, false, again.text);
+  assert.match(again.text, new RegExp(`^id=${id} status=active — this session already acts as this instance`));
+  assert.doesNotMatch(again.text, /token=/);
+  const all = await rest(url, '/api/instances?workspace=shop');
+  assert.deepEqual(all.body.map((i: { id: string }) => i.id), [id]);
+  assert.equal(all.body[0].intent, 'review the guide');
+  assert.equal((await call(same, 'set_intent', { intent: 'done' })).text, `ok id=${id} status=active`);
 });

@@ -21,11 +21,11 @@ const GROUPS: Array<[names: string[], register: Register]> = [
   [['state'], registerState],
   [['specs', 'contract'], registerSpecs],
   [['events', 'webhooks'], registerEvents],
-  [['register', 'activate', 'heartbeat', 'deregister', 'instances'], registerInstances],
+  [['register', 'activate', 'heartbeat', 'intent', 'deregister', 'instances'], registerInstances],
   [['lease'], registerLeases],
   [['send', 'inbox', 'ack', 'thread'], registerMessages],
   [['rules', 'validate', 'compliance', 'templates'], registerRules],
-  [['audit', 'metrics', 'llm'], registerObserve],
+  [['audit', 'metrics', 'llm', 'projects'], registerObserve],
   [['backup', 'restore'], registerBackup],
   [['hook', 'guard'], registerHooks],
 ];

@@ -11,6 +11,7 @@ import {
   listStaleInstances,
   registerInstance,
   setCapabilities,
+  setIntent,
   type InstanceFilter,
   type RegisterInput,
 } from './instances.js';
@@ -123,6 +124,24 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => {
     const instance = await activateInstance(ctx, request.params.id, request.actor);
     return { id: instance.id, status: instance.status };
+  });
+
+  app.post<{ Params: { id: string }; Body: { intent: string } }>('/api/instances/:id/intent', {
+    config: { auditAction: INSTANCE_ACTIONS.intent },
+    schema: {
+      tags,
+      summary: 'Set what an instance is working on now (also a sign of life), as MCP set_intent does',
+      params: idParams,
+      body: { type: 'object', properties: { intent: { type: 'string', maxLength: LIMITS.intent } }, required: ['intent'] },
+      response: {
+        200: { type: 'object', properties: { id: { type: 'string' }, intent: { type: 'string' }, status: { type: 'string' } }, required: ['id', 'intent', 'status'] },
+        400: error,
+        404: error,
+      },
+    },
+  }, async (request) => {
+    const instance = await setIntent(ctx, request.params.id, request.body.intent, request.actor);
+    return { id: instance.id, intent: instance.intent, status: instance.status };
   });
 
   app.post<{ Params: { id: string }; Body: { capabilities: string[] } }>('/api/instances/:id/capabilities', {

@@ -30,11 +30,16 @@ const INSTRUCTIONS = 'Koor control plane: identity and discovery only. Move data
 /** A fresh MCP server with every Koor tool; one per session (or per stateless request). */
 export function createMcpServer(ctx: AppContext): McpServer {
   const server = new McpServer({ name: 'koor', version: ctx.version }, { instructions: INSTRUCTIONS });
+  // The instance this session registered (a session opened without an instance token): its
+  // later calls act as it. A request that carries an instance token always acts as that one.
+  let bound: Actor | undefined;
+  const session = { bind: (actor: Actor) => (bound = actor) };
   for (const tool of TOOLS) {
     server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input }, async (args: unknown, extra) => {
-      const actor = actorOf(extra.authInfo);
+      const caller = actorOf(extra.authInfo);
+      const actor = !caller.instanceId && bound ? bound : caller;
       try {
-        const text = await tool.run(args as never, { ctx, actor });
+        const text = await tool.run(args as never, { ctx, actor, session });
         return { content: [{ type: 'text' as const, text }] };
       } catch (err) {
         // Domain errors carry a message meant for the caller; anything else stays in the log.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Actor, AppContext } from '../kernel/context.js';
-import { INSTANCE_ACTIONS, listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
+import { activateInstance, INSTANCE_ACTIONS, listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
 import { proposeRule } from '../rules/lifecycle.js';
 import { validateContractPayload } from '../contracts/contracts.js';
 import { DIRECTIONS } from '../contracts/payload.js';
@@ -11,6 +11,11 @@ import { RULE_ACTIONS } from '../rules/rules.js';
 export interface ToolCall {
   ctx: AppContext;
   actor: Actor;
+  /**
+   * The MCP session the call came in (none for a stateless request): `bind` makes the rest of
+   * the session act as an instance, as if its token had been sent (SPEC §10).
+   */
+  session?: { bind(actor: Actor): void };
 }
 
 /**
@@ -72,10 +77,17 @@ export const registerInstanceTool = defineTool({
     // Go Koor's tool takes a comma-separated string; an array works too.
     capabilities: z.union([z.array(z.string()).max(LIMITS.capabilities), z.string()]).optional(),
   },
-  async run(args, { ctx, actor }) {
+  async run(args, { ctx, actor, session }) {
+    // A session that already acts as an instance (its token, or an earlier registration) is
+    // that agent: registering again re-activates it rather than making a second one.
+    if (actor.instanceId) {
+      const instance = args.intent !== undefined ? await setIntent(ctx, actor.instanceId, args.intent, actor) : await activateInstance(ctx, actor.instanceId, actor);
+      return `id=${instance.id} status=${instance.status} — this session already acts as this instance (re-activated); keep using its token`;
+    }
     const capabilities = typeof args.capabilities === 'string' ? splitCapabilities(args.capabilities) : args.capabilities;
     const instance = await registerInstance(ctx, { ...args, capabilities }, actor);
-    return `id=${instance.id} token=${instance.token} — use REST at ${ctx.baseUrl}/api (header X-Koor-Instance-Token) or koor-cli; see get_endpoints`;
+    session?.bind({ id: instance.id, instanceId: instance.id });
+    return `id=${instance.id} token=${instance.token} — this session now acts as it; use REST at ${ctx.baseUrl}/api (header X-Koor-Instance-Token) or koor-cli; see get_endpoints`;
   },
 });
 
@@ -92,10 +104,12 @@ export const discoverInstancesTool = defineTool({
 export const setIntentTool = defineTool({
   name: 'set_intent',
   auditAction: INSTANCE_ACTIONS.intent,
-  description: 'Set what an agent is working on now (also a heartbeat).',
-  input: { instance_id: z.string().min(1), intent: z.string().max(LIMITS.intent) },
+  description: 'Set what an agent is working on now (also a heartbeat); instance_id defaults to this session\'s.',
+  input: { instance_id: z.string().min(1).optional(), intent: z.string().max(LIMITS.intent) },
   async run(args, { ctx, actor }) {
-    const instance = await setIntent(ctx, args.instance_id, args.intent, actor);
+    const id = args.instance_id ?? actor.instanceId;
+    if (!id) throw badRequest('instance_id is required: this session acts as no instance (send its token, or call register_instance)');
+    const instance = await setIntent(ctx, id, args.intent, actor);
     return `ok ${pairs({ id: instance.id, status: instance.status })}`;
   },
 });

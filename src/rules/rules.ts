@@ -233,3 +233,25 @@ export async function exportRules(ctx: AppContext, sources: string[]): Promise<R
     .execute();
   return rows.map(ruleFromRow);
 }
+
+export interface RuleCounts {
+  accepted: number;
+  proposed: number;
+  rejected: number;
+}
+
+/** How many rules each project has, by status (for the list of projects). */
+export async function ruleCountsByProject(ctx: AppContext): Promise<Map<string, RuleCounts>> {
+  const rows = await ctx.db.query
+    .selectFrom('rules')
+    .select(['project', 'status', (eb) => eb.fn.countAll<number>().as('count')])
+    .groupBy(['project', 'status'])
+    .execute();
+  const counts = new Map<string, RuleCounts>();
+  for (const row of rows) {
+    const entry = counts.get(row.project) ?? { accepted: 0, proposed: 0, rejected: 0 };
+    if (row.status === 'accepted' || row.status === 'proposed' || row.status === 'rejected') entry[row.status] = Number(row.count);
+    counts.set(row.project, entry);
+  }
+  return counts;
+}

@@ -47,6 +47,7 @@ import backupRoutes from '../backup/routes.js';
 import leasesRoutes from '../leases/routes.js';
 import messagesRoutes from '../messages/routes.js';
 import consumerRoutes from '../events/consumer-routes.js';
+import projectsRoutes from '../projects/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -168,7 +169,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   for (const routes of [
     stateRoutes, specsRoutes, eventsRoutes, webhooksRoutes, instancesRoutes, livenessRoutes,
     rulesRoutes, contractsRoutes, complianceRoutes, templatesRoutes, auditRoutes, metricsRoutes,
-    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes, messagesRoutes, consumerRoutes,
+    llmRoutes, mcpRoutes, backupRoutes, leasesRoutes, messagesRoutes, consumerRoutes, projectsRoutes,
   ]) {
     await app.register(routes);
   }

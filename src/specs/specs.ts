@@ -177,3 +177,13 @@ export async function deleteSpec(ctx: AppContext, project: string, name: string,
   });
   return { deleted: key };
 }
+
+/** How many live specs each project has (for the list of projects). */
+export async function specCountsByProject(ctx: AppContext): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const row of await ctx.specStore.list()) {
+    const project = row.key.slice(0, row.key.indexOf('/'));
+    if (project) counts.set(project, (counts.get(project) ?? 0) + 1);
+  }
+  return counts;
+}

@@ -52,6 +52,14 @@ export function registerInstances(program: Command): void {
     .action(action(async (cli, [id]) => cli.print(await cli.client.json('POST', apiPath(INSTANCES, instanceId(cli, id), 'heartbeat')))));
 
   program
+    .command('intent <text>')
+    .description('say what this agent is working on now (also a heartbeat)')
+    .option('--instance <id>', 'another instance than the registered one')
+    .action(action(async (cli, [text], o) => {
+      cli.print(await cli.client.json('POST', apiPath(INSTANCES, instanceId(cli, o.instance), 'intent'), { json: { intent: text } }));
+    }));
+
+  program
     .command('deregister [id]')
     .description('remove an instance (default: the registered one, also forgotten locally)')
     .action(action(async (cli, [id]) => {

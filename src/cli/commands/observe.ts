@@ -42,6 +42,11 @@ export function registerObserve(program: Command): void {
       cli.print(await cli.client.json('GET', '/api/metrics/agents', { query: { instance_id: o.instance, period: o.period } }));
     }));
 
+  program
+    .command('projects')
+    .description('projects that have specs or rules, with their counts')
+    .action(action(async (cli) => cli.print(await cli.client.json('GET', '/api/projects'))));
+
   const llm = program.command('llm').description('LLM token usage and cost');
 
   llm
