@@ -35,6 +35,7 @@ function calls(worker: string, self: string, exportBody: () => string, created: 
     { method: 'POST', url: `/api/instances/${worker}/heartbeat`, route: '/api/instances/:id/heartbeat', action: 'instance.heartbeat' },
     { method: 'POST', url: `/api/instances/${worker}/activate`, route: '/api/instances/:id/activate', action: 'instance.activate' },
     { method: 'POST', url: `/api/instances/${worker}/capabilities`, route: '/api/instances/:id/capabilities', action: 'instance.capabilities', payload: { capabilities: ['go'] } },
+    { method: 'POST', url: `/api/instances/${worker}/intent`, route: '/api/instances/:id/intent', action: 'instance.intent', payload: { intent: 'reviewing' } },
     { method: 'PUT', url: '/api/state/app/cfg', route: '/api/state/*', action: 'state.put', payload: '{"v":1}', contentType: 'application/json' },
     { method: 'PUT', url: '/api/state/app/cfg', route: '/api/state/*', action: 'state.put', payload: '{"v":2}', contentType: 'application/json' },
     { method: 'POST', url: '/api/state/app/cfg?rollback=1', route: '/api/state/*', action: 'state.rollback' },

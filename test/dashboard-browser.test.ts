@@ -313,3 +313,16 @@ test("at 1400 px the rules table shows its Remove buttons whole; the audit page 
   await failures.first().waitFor();
   assert.equal(await failures.first().innerText(), String(summary.outcome_counts.error));
 });
+
+test("the Rules page, opened on _global, points to other projects' proposed rules (from GET /api/projects)", async (t) => {
+  const stack = await startDashboardStack();
+  t.after(stack.close);
+  await rest(stack, 'POST', '/api/rules/propose', { project: 'truck-wash', rule_id: 'no-sleep', pattern: 'sleep\\(', message: 'no sleeps' });
+  const page = await openDashboard(t, stack);
+  await page.goto(`${stack.dashboard.url}/#/rules`);
+  const notice = page.getByTestId('projects-waiting');
+  await notice.waitFor();
+  assert.match(await notice.innerText(), /truck-wash \(1\)/);
+  await notice.getByRole('link', { name: 'truck-wash (1)' }).click();
+  await section(page, 'rules-proposed').locator('tr[data-rule="no-sleep"]').waitFor();
+});

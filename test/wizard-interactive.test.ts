@@ -114,8 +114,8 @@ test('interactive mode through a real terminal: answering the prompts writes the
   await term.answer('Koor server URL', `http://127.0.0.1:9911${ENTER}`);
   await term.answer('Server auth token', `tok3n${ENTER}`);
   await term.answer('Parent folder of the project', `${parent}${ENTER}`);
-  await term.answer('Name of agent 1', `web${ENTER}`);
-  await term.answer('Stack of web', `${DOWN}${DOWN}${ENTER}`); // generic, node, react
+  await term.answer('Name of agent 1', ENTER); // the grey name is a real default: Enter takes it
+  await term.answer('Stack of frontend', `${DOWN}${DOWN}${ENTER}`); // generic, node, react
   await term.answer('Add another agent?', 'y');
   await term.answer('Name of agent 2', `api${ENTER}`);
   await term.answer('Stack of api', `${DOWN}${DOWN}${DOWN}${DOWN}${ENTER}`); // … python, go-api
@@ -125,8 +125,8 @@ test('interactive mode through a real terminal: answering the prompts writes the
   assert.equal(await term.exited, 0, term.transcript);
 
   const project = join(parent, 'shop');
-  assert.deepEqual(readdirSync(project).sort(), ['api', 'controller', 'web']);
-  for (const ws of ['controller', 'web', 'api']) {
+  assert.deepEqual(readdirSync(project).sort(), ['api', 'controller', 'frontend']);
+  for (const ws of ['controller', 'frontend', 'api']) {
     const mcp = JSON.parse(readFileSync(join(project, ws, '.mcp.json'), 'utf8'));
     assert.deepEqual(mcp.mcpServers.koor, { type: 'http', url: 'http://127.0.0.1:9911/mcp', headers: { Authorization: 'Bearer ${KOOR_TOKEN}' } });
     const codex = parseToml(readFileSync(join(project, ws, '.codex', 'config.toml'), 'utf8')) as { mcp_servers: { koor: { url: string } } };
@@ -135,9 +135,9 @@ test('interactive mode through a real terminal: answering the prompts writes the
       assert.ok(existsSync(join(project, ws, f)), `${ws}/${f} exists`);
     }
   }
-  assert.ok(readFileSync(join(project, 'web', 'AGENTS.md'), 'utf8').includes('./koor-cli state get shop/web-task'));
+  assert.ok(readFileSync(join(project, 'frontend', 'AGENTS.md'), 'utf8').includes('./koor-cli state get shop/frontend-task'));
   // The token typed at the prompt only registers agents; it is never written down.
-  assert.doesNotMatch(readFileSync(join(project, 'web', '.mcp.json'), 'utf8'), /tok3n/);
+  assert.doesNotMatch(readFileSync(join(project, 'frontend', '.mcp.json'), 'utf8'), /tok3n/);
   // The stack list shows each preset once, without a label nested in itself.
   assert.doesNotMatch(term.transcript, /generic \(generic/);
   assert.ok(readFileSync(join(project, 'api', 'AGENTS.md'), 'utf8').includes('go test ./...'));
@@ -146,11 +146,11 @@ test('interactive mode through a real terminal: answering the prompts writes the
 
   // Again, with the answers as flags and one file changed by the user: the wizard asks about
   // existing files, and "keep" leaves the user's file alone.
-  writeFileSync(join(project, 'web', 'AGENTS.md'), 'edited by hand\n');
-  const again = startWizard(t, dir, ['--project', 'shop', '--server', 'http://127.0.0.1:9911', '--token', 'tok3n', '--dir', parent, '--agents', 'web:react,api:go-api']);
+  writeFileSync(join(project, 'frontend', 'AGENTS.md'), 'edited by hand\n');
+  const again = startWizard(t, dir, ['--project', 'shop', '--server', 'http://127.0.0.1:9911', '--token', 'tok3n', '--dir', parent, '--agents', 'frontend:react,api:go-api']);
   await again.answer('Write 42 files?', ENTER);
   await again.answer('file(s) already exist', ENTER); // Keep them all
   await again.expect('Next:');
   assert.equal(await again.exited, 0, again.transcript);
-  assert.equal(readFileSync(join(project, 'web', 'AGENTS.md'), 'utf8'), 'edited by hand\n');
+  assert.equal(readFileSync(join(project, 'frontend', 'AGENTS.md'), 'utf8'), 'edited by hand\n');
 });

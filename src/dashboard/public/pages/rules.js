@@ -124,6 +124,10 @@ export function RulesPage({ params }) {
   const [search, setSearch] = useState('');
   const [editing, setEditing] = useState(null);
   const list = useData(() => api.get(`/api/validate/${encodeURIComponent(project)}/rules`, { status: 'all', stack }), [project, stack], 15_000);
+  // Other projects with rules waiting for review: a project's proposals are easy to miss when
+  // the page opens on _global.
+  const projects = useData(() => api.get('/api/projects'), [], 15_000);
+  const waiting = (projects.data ?? []).filter((p) => p.name !== project && p.rules.proposed > 0);
   const decide = useAction();
   useEffect(() => { if (list.data) rememberProject(project); }, [list.data]);
 
@@ -165,6 +169,8 @@ export function RulesPage({ params }) {
   return html`
     <${PageHeader} title="Rules" description="Validation rules per project (rules of _global apply everywhere). Review what agents propose." />
     <${ProjectPicker} page="rules" project=${project} extra=${{ stack }} />
+    ${waiting.length > 0 && html`
+      <p class="note info" data-testid="projects-waiting">Proposed rules are waiting in ${waiting.map((p, i) => html`${i > 0 ? ', ' : ''}<a href=${`#/rules?project=${encodeURIComponent(p.name)}`}>${p.name} (${p.rules.proposed})</a>`)}.</p>`}
     <form class="filters" onSubmit=${(e) => e.preventDefault()} aria-label="Rule filters">
       <${Field} label="Stack">
         <input value=${stack} onChange=${(e) => navigate('rules', { project, stack: e.currentTarget.value.trim() })} placeholder="any" />
