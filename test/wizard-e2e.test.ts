@@ -195,6 +195,43 @@ test('the wizard gives each agent its own identity, and the instructions and hoo
   assert.match(gemini.additionalContext, /shop\.api\.blocked from api/);
   assert.doesNotMatch(gemini.additionalContext, /shop\.web\./, "an agent's own reports are not news to it");
 
+  // A message to web reaches its next turn through the digest, once.
+  await shell(`./koor-cli send web 'Please also add a footer with the shop hours'`, controllerDir);
+  const withMessage = JSON.parse((await hook(webDir, 'claude', 'digest', prompt)).stdout).hookSpecificOutput.additionalContext;
+  assert.match(withMessage, /- message \d+ from controller: Please also add a footer with the shop hours \(done with it: \.\/koor-cli ack \d+\)/);
+  assert.equal((await hook(webDir, 'claude', 'digest', prompt)).stdout, '', 'a message is told once');
+
+  // api leases a file; web's edit of it is refused before it happens, with the holder's name
+  // and reason, in each tool's format; a file nobody leases is allowed.
+  await shell(`./koor-cli lease acquire src/App.tsx --reason 'moving the app shell to the new router'`, apiDir);
+  const target = join(webDir, 'src', 'App.tsx');
+  const claudeEdit = await hook(webDir, 'claude', 'pre-edit', { hook_event_name: 'PreToolUse', tool_name: 'Edit', tool_input: { file_path: target, old_string: 'a', new_string: 'b' }, cwd: webDir });
+  const decision = JSON.parse(claudeEdit.stdout).hookSpecificOutput;
+  assert.equal(decision.permissionDecision, 'deny');
+  assert.match(decision.permissionDecisionReason, /src\/App\.tsx is leased by api for \d+ more minutes \(reason: moving the app shell to the new router\)/);
+  const cursorEdit = JSON.parse((await hook(webDir, 'cursor', 'pre-edit', { hook_event_name: 'preToolUse', tool_name: 'Write', tool_input: { file_path: target }, cwd: webDir })).stdout);
+  assert.equal(cursorEdit.permission, 'deny');
+  assert.match(cursorEdit.agent_message, /leased by api/);
+  const geminiEdit = JSON.parse((await hook(webDir, 'gemini', 'pre-edit', { hook_event_name: 'BeforeTool', tool_name: 'write_file', tool_input: { file_path: 'src/App.tsx', content: 'x' }, cwd: webDir })).stdout);
+  assert.equal(geminiEdit.decision, 'deny');
+  assert.match(geminiEdit.reason, /leased by api/);
+  assert.equal((await hook(webDir, 'claude', 'pre-edit', { hook_event_name: 'PreToolUse', tool_name: 'Write', tool_input: { file_path: join(webDir, 'src', 'Footer.tsx') } })).stdout, '');
+
+  // The git guard refuses a commit that touches the leased file, and lets others through.
+  const git = (args: string) => run('/bin/sh', ['-c', `git ${args}`], webDir, { env: cleanEnv({ GIT_AUTHOR_NAME: 'web', GIT_AUTHOR_EMAIL: 'web@example.invalid', GIT_COMMITTER_NAME: 'web', GIT_COMMITTER_EMAIL: 'web@example.invalid' }) });
+  assert.equal((await git('init -q')).code, 0);
+  await shell('./koor-cli guard install', webDir);
+  writeFileSync(join(webDir, 'src', 'Footer.tsx'), 'export const Footer = () => null;\n');
+  assert.equal((await git('add src/Footer.tsx && git commit -qm footer')).code, 0, 'a commit of unleased files goes through');
+  await git('add src/App.tsx');
+  const refusedCommit = await git('commit -qm app');
+  assert.notEqual(refusedCommit.code, 0, 'the commit touching the leased file is refused');
+  assert.match(refusedCommit.stderr, /commit refused: src\/App\.tsx is leased by api .*moving the app shell/);
+
+  // At the end of api's session its leases are released, and web may commit.
+  assert.equal((await hook(apiDir, 'claude', 'session-end', { hook_event_name: 'SessionEnd', reason: 'other' })).code, 0);
+  assert.equal((await git('commit -qm app')).code, 0);
+
   // With the server gone, hooks warn and never block: the edit goes ahead.
   await closeServer();
   const down = await hook(webDir, 'claude', 'pre-edit', { hook_event_name: 'PreToolUse', tool_name: 'Write', tool_input: { file_path: join(webDir, 'src', 'App.tsx') } });

@@ -57,6 +57,11 @@ function talkingToKoor(): string {
   and refuse edits to files another agent has leased: do not poll.
 - \`get --if-changed\` prints just \`unchanged (vN)\` when you have seen that version: re-read
   freely. Exit code 3 means "not found".
+- Before changing files others might touch, claim them:
+  \`./koor-cli lease acquire 'src/api/**' --reason '…'\` (released when your session ends, or
+  \`./koor-cli lease release --all\`). Waiting for an answer: \`./koor-cli inbox --wait 30s\`,
+  then \`./koor-cli ack ID\`. Following events in a script:
+  \`./koor-cli events subscribe 'PATTERN' --durable NAME\` resumes where it stopped.
 - The \`koor\` MCP server is for identity only: \`set_intent\` when you start something new,
   \`discover_instances\` to see who works on what.`;
 }
