@@ -123,7 +123,8 @@ for (const engine of testEngines()) {
     await until('every event was printed', () => firstRun.ids.length + secondRun.ids.length >= 100);
     // Killed outright while idle, once everything printed was acknowledged (the consumer,
     // asked as the same instance, has nothing left), with more published meanwhile.
-    const { instance_token: token } = JSON.parse(readFileSync(join(cli.cwd, 'settings.json'), 'utf8')) as { instance_token: string };
+    // `register` keeps the instance's token in the workspace's identity file.
+    const token = /^KOOR_TOKEN=(.+)$/m.exec(readFileSync(join(cli.cwd, '.koor', 'token.env'), 'utf8'))![1]!;
     const unacknowledged = async () =>
       (await (await fetch(`${server.url}/api/events/next?consumer=worker`, { headers: { 'x-koor-instance-token': token } })).json()) as unknown[];
     const deadline = Date.now() + 20_000;
