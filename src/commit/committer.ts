@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Db } from '../db/engine.js';
+import { sql } from 'kysely';
 import { FixedStatement } from '../db/fixed-statement.js';
 import { transactionEnded } from '../db/executors.js';
 import { appendAuditIn } from '../audit/append.js';
@@ -40,9 +41,10 @@ type Outcome = { ok: true; change: Change<unknown>; events: KoorEvent[] } | { ok
 /** Most changes in one transaction. */
 const MAX_BATCH = 256;
 
-const savepoint = new FixedStatement('savepoint koor_change');
-const releaseSavepoint = new FixedStatement('release savepoint koor_change');
-const rollbackToSavepoint = new FixedStatement('rollback to savepoint koor_change');
+// The query builder has no savepoints outside its own controlled transactions.
+const savepoint = new FixedStatement(() => sql`savepoint koor_change`);
+const releaseSavepoint = new FixedStatement(() => sql`release savepoint koor_change`);
+const rollbackToSavepoint = new FixedStatement(() => sql`rollback to savepoint koor_change`);
 
 /**
  * The one door every change to the database goes through. A domain describes a change as a
@@ -180,16 +182,16 @@ export class Committer {
             outcomes.push(await this.apply(trx, pending));
             continue;
           }
-          await savepoint.run(trx, []);
+          await savepoint.run(trx);
           try {
             outcomes.push(await this.apply(trx, pending));
-            await releaseSavepoint.run(trx, []);
+            await releaseSavepoint.run(trx);
           } catch (err) {
             // SQLite ended the whole transaction (a full disk, an I/O error): no savepoint is
             // left to go back to, and the batch fails with the error that ended it.
             if (transactionEnded(trx)) throw err;
-            await rollbackToSavepoint.run(trx, []);
-            await releaseSavepoint.run(trx, []);
+            await rollbackToSavepoint.run(trx);
+            await releaseSavepoint.run(trx);
             outcomes.push({ ok: false, err });
           }
         }

@@ -155,9 +155,9 @@ for (const engine of testEngines()) {
     const db = await openTestDatabase(t, engine);
     await db.transaction(async (trx) => {
       await insert.run(trx, { timestamp: '2026-01-01T00:00:00.000Z', actor: 'a', resource: 'kept' });
-      await savepoint.run(trx, []);
+      await savepoint.run(trx);
       await insert.run(trx, { timestamp: '2026-01-01T00:00:01.000Z', actor: 'a', resource: 'undone' });
-      await rollbackToSavepoint.run(trx, []);
+      await rollbackToSavepoint.run(trx);
     });
     const rows = await db.query.selectFrom('audit_log').select('resource').where('action', '=', 'test.fixed').execute();
     assert.deepEqual(rows, [{ resource: 'kept' }]);

@@ -9,7 +9,7 @@ import {
   SqliteQueryCompiler,
   sql,
   type Compilable,
-  CompiledQuery,
+  type CompiledQuery,
   type InsertQueryBuilder,
   type InsertResult,
   type RawBuilder,
@@ -31,6 +31,12 @@ export type Placeholders<P> = <K extends keyof P & string>(name: K) => RawBuilde
  * query builder, or `sql` for what the builder does not say (savepoints).
  */
 export type BuildStatement<P, Row> = (db: Kysely<Database>, p: Placeholders<P>) => Compilable<Row> | RawBuilder<Row>;
+
+/** The values of a statement without placeholders: none. */
+type NoValues = Record<never, never>;
+
+/** A run's values: optional when the statement has no placeholders. */
+type ValuesOf<P> = [keyof P] extends [never] ? [values?: P] : [values: P];
 
 /** Marks a parameter of the compiled query as the run's value `name`. */
 class Slot {
@@ -70,8 +76,8 @@ function once<T>(make: () => T): () => T {
 /** A statement compiled for one engine, and where each of its parameters comes from. */
 interface Compiled {
   query: CompiledQuery;
-  /** Per parameter: the name (or, for SQL text, the position) of the run's value it takes… */
-  sources: Array<string | number | undefined>;
+  /** Per parameter: the name of the run's value it takes… */
+  sources: Array<string | undefined>;
   /** …or, where that is undefined, the constant the query was built with. */
   constants: unknown[];
 }
@@ -83,28 +89,14 @@ function compile(query: CompiledQuery): Compiled {
 }
 
 /** The run's values in the order of the compiled statement's parameters. */
-function argumentsOf(compiled: Compiled, values: object): unknown[] {
+function argumentsOf(compiled: Compiled, values: object | undefined): unknown[] {
   const { sources, constants } = compiled;
   const args = new Array<unknown>(sources.length);
   for (let i = 0; i < sources.length; i++) {
     const source = sources[i];
-    args[i] = source === undefined ? constants[i] : (values as Record<string | number, unknown>)[source];
+    args[i] = source === undefined ? constants[i] : (values as Record<string, unknown>)[source];
   }
   return args;
-}
-
-/**
- * SQL written by hand with `?` placeholders (the form before the query builder; it goes once
- * its last users are built with the builder). PostgreSQL gets `$n` for each `?`, which breaks
- * on a `?` inside a literal or PostgreSQL's jsonb `?` operator: the builder form has no such
- * limit.
- */
-function compileText(text: string, engine: EngineName): Compiled {
-  let n = 0;
-  const numbered = text.replace(/\?/g, () => `$${++n}`);
-  const count = engine === 'postgres' ? n : (text.match(/\?/g) ?? []).length;
-  const query = CompiledQuery.raw(engine === 'postgres' ? numbered : text);
-  return { query, sources: Array.from({ length: count }, (_, i) => i), constants: [] };
 }
 
 /** A statement as written, or (for FixedInsert on PostgreSQL) with `returning id` added. */
@@ -133,20 +125,17 @@ interface PreparedOnce {
  * (PostgreSQL, or SQLite outside a transaction) it goes through the query builder's executor
  * as precompiled SQL.
  */
-export class FixedStatement<Row = never, P extends object = readonly unknown[]> {
+export class FixedStatement<Row = never, P extends object = NoValues> {
   private readonly compiled: Record<Form, Partial<Record<EngineName, Compiled>>> = { plain: {}, 'returning id': {} };
   private readonly prepared = new WeakMap<SqliteDatabase.Database, PreparedOnce>();
 
-  constructor(build: BuildStatement<P, Row>);
-  /** @deprecated SQL text with `?` placeholders, run with an array of values: build the query instead. */
-  constructor(text: string);
-  constructor(private readonly source: BuildStatement<P, Row> | string) {}
+  constructor(private readonly build: BuildStatement<P, Row>) {}
 
   /**
-   * Runs the statement with `values` (by name; by position for SQL text). Answers the rows a
-   * statement with `returning` (or a select) gives; none for the others.
+   * Runs the statement with its values, by name (none for a statement without placeholders).
+   * Answers the rows a statement with `returning` (or a select) gives; none for the others.
    */
-  async run(executor: Executor, values: P): Promise<Row[]> {
+  async run(executor: Executor, ...[values]: ValuesOf<P>): Promise<Row[]> {
     const prepared = this.onConnection(executor);
     if (prepared) {
       const args = argumentsOf(this.compiledFor('sqlite'), values);
@@ -165,14 +154,10 @@ export class FixedStatement<Row = never, P extends object = readonly unknown[]> 
   protected compiledFor(engine: EngineName, form: Form = 'plain'): Compiled {
     let compiled = this.compiled[form][engine];
     if (!compiled) {
-      if (typeof this.source === 'string') {
-        compiled = compileText(form === 'plain' ? this.source : `${this.source} returning id`, engine);
-      } else {
-        const db = compileOnly[engine]();
-        const query = this.source(db, placeholder as Placeholders<P>);
-        if (isRaw(query)) compiled = compile(query.compile(db));
-        else compiled = compile(form === 'plain' ? query.compile() : returningId(query).compile());
-      }
+      const db = compileOnly[engine]();
+      const query = this.build(db, placeholder as Placeholders<P>);
+      if (isRaw(query)) compiled = compile(query.compile(db));
+      else compiled = compile(form === 'plain' ? query.compile() : returningId(query).compile());
       this.compiled[form][engine] = compiled;
     }
     return compiled;
@@ -191,7 +176,7 @@ export class FixedStatement<Row = never, P extends object = readonly unknown[]> 
     return prepared;
   }
 
-  protected throughBuilder<R>(executor: Executor, form: Form, values: P) {
+  protected throughBuilder<R>(executor: Executor, form: Form, values: P | undefined) {
     const engine = engineOf(executor);
     if (!engine) throw new Error('FixedStatement: executor not opened by openDatabase');
     const compiled = this.compiledFor(engine, form);
@@ -211,14 +196,11 @@ function returningId(query: Compilable<unknown>): Compilable<unknown> {
  * the id comes from the insert itself (no RETURNING, so no result row is built); PostgreSQL
  * is asked with `returning id`.
  */
-export class FixedInsert<P extends object = readonly unknown[]> extends FixedStatement<never, P> {
+export class FixedInsert<P extends object = NoValues> extends FixedStatement<never, P> {
   // Any table: the builder's own types check the columns and values.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(build: (db: Kysely<Database>, p: Placeholders<P>) => InsertQueryBuilder<Database, any, InsertResult>);
-  /** @deprecated SQL text with `?` placeholders: build the query instead. */
-  constructor(text: string);
-  constructor(source: BuildStatement<P, never> | string) {
-    super(source as BuildStatement<P, never>);
+  constructor(build: (db: Kysely<Database>, p: Placeholders<P>) => InsertQueryBuilder<Database, any, InsertResult>) {
+    super(build as BuildStatement<P, never>);
   }
 
   async insert(executor: Executor, values: P): Promise<number> {

@@ -1,7 +1,8 @@
 import { hash as digest } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ReadDb } from '../db/engine.js';
-import { FixedStatement } from '../db/fixed-statement.js';
+import type { Database } from '../db/schema.js';
+import { FixedStatement, type Placeholders } from '../db/fixed-statement.js';
 import type { Change, NewEvent, WriteTx } from '../commit/change.js';
 import type { Actor } from '../kernel/context.js';
 import { HttpError, notFound, preconditionFailed } from '../kernel/errors.js';
@@ -178,7 +179,7 @@ export class VersionedStore {
     const current = { hash, content_type: contentType, updated_at: updatedAt };
     const version = await this.bumpVersion(trx, key, precondition, current);
     if (version === undefined) throw await this.preconditionError(trx, key, precondition);
-    await this.writes.insert.run(trx, [key, version, data, hash, contentType, updatedAt, actor.id]);
+    await this.writes.insert.run(trx, { key, version, data, hash, content_type: contentType, updated_at: updatedAt, updated_by: actor.id });
     const result: WriteResult = { key, version, hash, content_type: contentType, updated_at: updatedAt };
     return {
       value: result,
@@ -225,24 +226,24 @@ export class VersionedStore {
     precondition: Precondition,
     current: { hash: string; content_type: string; updated_at: string },
   ): Promise<number | undefined> {
-    const { hash, content_type, updated_at } = current;
+    const row = { key, ...current };
     const { writes } = this;
     let rows: Array<{ version: number }>;
     switch (precondition.kind) {
       case 'any':
-        rows = await writes.upsert.run(trx, [key, hash, content_type, updated_at]);
+        rows = await writes.upsert.run(trx, row);
         break;
       case 'absent':
-        rows = await writes.createOnly.run(trx, [key, hash, content_type, updated_at]);
+        rows = await writes.createOnly.run(trx, row);
         break;
       case 'exists':
-        rows = await writes.ifExists.run(trx, [hash, content_type, updated_at, key]);
+        rows = await writes.ifExists.run(trx, row);
         break;
       case 'version':
-        rows = await writes.ifVersion.run(trx, [hash, content_type, updated_at, key, precondition.version]);
+        rows = await writes.ifVersion.run(trx, { ...row, if_version: precondition.version });
         break;
       case 'etag':
-        rows = await writes.ifHash.run(trx, [hash, content_type, updated_at, key, precondition.hash]);
+        rows = await writes.ifHash.run(trx, { ...row, if_hash: precondition.hash });
         break;
     }
     return rows[0] ? Number(rows[0].version) : undefined;
@@ -264,35 +265,61 @@ export class VersionedStore {
   }
 }
 
-interface WriteStatements {
-  upsert: FixedStatement<{ version: number }>;
-  createOnly: FixedStatement<{ version: number }>;
-  ifExists: FixedStatement<{ version: number }>;
-  ifVersion: FixedStatement<{ version: number }>;
-  ifHash: FixedStatement<{ version: number }>;
-  insert: FixedStatement;
-}
+/** The new current metadata of a key, as a write sets it. */
+type KeyWrite = Pick<VersionedKeyRow, 'key' | 'hash' | 'content_type' | 'updated_at'>;
+
+type WriteStatements = ReturnType<typeof writeStatements>;
 
 /**
- * The statements of every write, as fixed SQL (see FixedStatement): a write runs them hundreds
- * of times a second, and building them through the query builder each time cost more than
- * storing the row. The SQL is the same on both engines.
+ * The statements of every write, as fixed statements (see FixedStatement): a write runs them
+ * hundreds of times a second, and building them through the query builder each time cost more
+ * than storing the row, so each is built once and compiled once per engine.
  */
-function writeStatements(space: Space): WriteStatements {
-  const keys = `${space}_keys`;
-  const upsert = `insert into ${keys} (key, version, live, hash, content_type, updated_at) values (?, 1, 1, ?, ?, ?)
-    on conflict (key) do update set version = ${keys}.version + 1, live = 1,
-      hash = excluded.hash, content_type = excluded.content_type, updated_at = excluded.updated_at`;
-  const update = `update ${keys} set version = version + 1, live = 1, hash = ?, content_type = ?, updated_at = ? where key = ? and live = 1`;
+function writeStatements(space: Space) {
+  const keys = `${space}_keys` as KeysTable;
+  // Qualified: in `on conflict … do update`, a bare `version` could be the row's or excluded's.
+  const currentVersion = sql<number>`${sql.ref(`${keys}.version`)}`;
+  const upsert = (db: Kysely<Database>, p: Placeholders<KeyWrite>, onlyIfDeleted: boolean) =>
+    db
+      .insertInto(keys)
+      .values({ key: p('key'), version: sql.lit(1), live: sql.lit(1), hash: p('hash'), content_type: p('content_type'), updated_at: p('updated_at') })
+      .onConflict((conflict) => {
+        const replace = conflict.column('key').doUpdateSet((eb) => ({
+          version: eb(currentVersion, '+', sql.lit(1)),
+          live: sql.lit(1),
+          hash: eb.ref('excluded.hash'),
+          content_type: eb.ref('excluded.content_type'),
+          updated_at: eb.ref('excluded.updated_at'),
+        }));
+        return onlyIfDeleted ? replace.where(sql.ref(`${keys}.live`), '=', sql.lit(0)) : replace;
+      });
+  const update = (db: Kysely<Database>, p: Placeholders<KeyWrite>) =>
+    db
+      .updateTable(keys)
+      .set((eb) => ({ version: eb('version', '+', sql.lit(1)), live: sql.lit(1), hash: p('hash'), content_type: p('content_type'), updated_at: p('updated_at') }))
+      .where('key', '=', p('key'))
+      .where('live', '=', sql.lit(1));
   return {
-    upsert: new FixedStatement(`${upsert} returning version`),
+    upsert: new FixedStatement((db, p: Placeholders<KeyWrite>) => upsert(db, p, false).returning('version')),
     // Create-only: a deleted key may be re-created, an existing one may not be replaced.
-    createOnly: new FixedStatement(`${upsert} where ${keys}.live = 0 returning version`),
-    ifExists: new FixedStatement(`${update} returning version`),
-    ifVersion: new FixedStatement(`${update} and version = ? returning version`),
-    ifHash: new FixedStatement(`${update} and hash = ? returning version`),
-    insert: new FixedStatement(
-      `insert into ${space}_versions (key, version, data, hash, content_type, updated_at, updated_by) values (?, ?, ?, ?, ?, ?, ?)`,
+    createOnly: new FixedStatement((db, p: Placeholders<KeyWrite>) => upsert(db, p, true).returning('version')),
+    ifExists: new FixedStatement((db, p: Placeholders<KeyWrite>) => update(db, p).returning('version')),
+    ifVersion: new FixedStatement((db, p: Placeholders<KeyWrite & { if_version: number }>) =>
+      update(db, p).where('version', '=', p('if_version')).returning('version'),
+    ),
+    ifHash: new FixedStatement((db, p: Placeholders<KeyWrite & { if_hash: string }>) =>
+      update(db, p).where('hash', '=', p('if_hash')).returning('version'),
+    ),
+    insert: new FixedStatement((db, p: Placeholders<VersionedValueRow>) =>
+      db.insertInto(`${space}_versions` as ValuesTable).values({
+        key: p('key'),
+        version: p('version'),
+        data: p('data'),
+        hash: p('hash'),
+        content_type: p('content_type'),
+        updated_at: p('updated_at'),
+        updated_by: p('updated_by'),
+      }),
     ),
   };
 }
