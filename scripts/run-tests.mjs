@@ -25,9 +25,16 @@ if (files.length === 0) {
   console.error('no test files found under dist/: run `npm run build` first');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=300000', ...process.argv.slice(2), ...files],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// `*.serial.test.js` files disturb what runs beside them (one restarts PostgreSQL): they run
+// after all the others, one at a time.
+const serial = files.filter((file) => file.endsWith('.serial.test.js'));
+const parallel = files.filter((file) => !serial.includes(file));
+const run = (list, concurrency) =>
+  spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...process.argv.slice(2), ...list],
+    { stdio: 'inherit' },
+  ).status ?? 1;
+const parallelStatus = run(parallel, 2);
+const serialStatus = serial.length > 0 ? run(serial, 1) : 0;
+process.exit(parallelStatus || serialStatus);

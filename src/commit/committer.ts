@@ -1,8 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { Db } from '../db/engine.js';
 import { sql } from 'kysely';
 import { FixedStatement } from '../db/fixed-statement.js';
 import { transactionEnded } from '../db/executors.js';
+import type { LeaderTerm } from '../db/replicas.js';
 import { appendAuditIn } from '../audit/append.js';
 import { storeEventIn } from '../events/store.js';
 import type { KoorEvent } from '../events/hub.js';
@@ -16,6 +17,17 @@ export interface CommitOptions {
    */
   emits?: boolean;
 }
+
+/** Where the committer learns which leadership a change is made under (the app's JobSet). */
+export interface Leadership {
+  /** The leadership the caller runs under (a leader's job), or undefined. */
+  leaderTerm(): LeaderTerm | undefined;
+  /** A change made under `term` was refused: another replica leads now. */
+  leadershipLost(term: LeaderTerm): void;
+}
+
+/** A change of a leader's job, refused because another replica has taken over since. */
+export class LeadershipLost extends Error {}
 
 /** A change's value and the events stored for it, ids and times given. */
 export interface Committed<T> {
@@ -32,6 +44,8 @@ export const EVENTS_COMMITTED = 'koor_events';
 interface Pending {
   describe: Describe<unknown>;
   emits: boolean;
+  /** Set for a leader's job: checked inside the transaction (fencing). */
+  term: LeaderTerm | undefined;
   resolve(committed: Committed<unknown>): void;
   reject(err: unknown): void;
 }
@@ -77,6 +91,7 @@ export class Committer {
     /** Hands committed events to live listeners (the in-order emitter). */
     private readonly emit: (events: KoorEvent[]) => void,
     private readonly onAfterCommitError: (err: unknown) => void,
+    private readonly leadership?: Leadership,
   ) {}
 
   /**
@@ -91,7 +106,8 @@ export class Committer {
       return Promise.reject(new Error('a change called the committer: compose its parts with combineChanges instead'));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ describe, emits: options.emits !== false, resolve: resolve as Pending['resolve'], reject });
+      const term = this.leadership?.leaderTerm();
+      this.waiting.push({ describe, emits: options.emits !== false, term, resolve: resolve as Pending['resolve'], reject });
       this.schedule();
     });
   }
@@ -107,11 +123,18 @@ export class Committer {
     // Start after the current I/O phase, so that every request that arrived with this one
     // joins its transaction (SQLite writes never yield to I/O, so nothing else would).
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.drain();
-    });
+    setImmediate(this.startDrain);
   }
+
+  /**
+   * Bound to the context the committer was built in, so that the writing loop never runs in
+   * the async context of whichever caller happened to wake it (a leader's job, with its term):
+   * what the loop sets off (after-commit effects, listeners of the events) must not inherit it.
+   */
+  private readonly startDrain = AsyncResource.bind(() => {
+    this.scheduled = false;
+    void this.drain();
+  });
 
   private async drain(): Promise<void> {
     if (this.writing) return;
@@ -209,6 +232,12 @@ export class Committer {
 
   /** Runs one change and stores its events and audit entries, in the open transaction. */
   private async apply(trx: WriteTx, pending: Pending): Promise<Outcome & { ok: true }> {
+    if (pending.term && !(await this.db.replicas.stillLeads(trx, pending.term))) {
+      // Outside this change's context: stepping down and leading again is no part of it.
+      const lost = pending.term;
+      this.insideChange.exit(() => this.leadership?.leadershipLost(lost));
+      throw new LeadershipLost(`the background job's change is refused: another replica leads the jobs since term ${pending.term.term}`);
+    }
     const change = await pending.describe(trx);
     const events: KoorEvent[] = [];
     if (change.events && change.events.length > 0) {

@@ -12,6 +12,8 @@ import { postgresReplicas, singleProcess, type Replicas } from './replicas.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { StorageHealth } from './storage-health.js';
 import { watchedDialect } from './watched-driver.js';
+import { connectionLost, failedBeforeCommit } from './storage-trouble.js';
+import { afterPause, RETRY_WINDOW_MS } from './retry.js';
 import './tables.js';
 
 export type EngineName = 'sqlite' | 'postgres';
@@ -50,7 +52,9 @@ export interface Db extends ReadDb {
   query: Kysely<Database>;
   /**
    * Runs `work` in one transaction: it commits when `work` resolves, rolls back when it throws.
-   * Only the committer (and migrations, backups and imports in this layer) call it.
+   * Only the committer (and migrations, backups and imports in this layer) call it. On
+   * PostgreSQL a transaction that lost its connection before COMMIT runs again (within
+   * RETRY_WINDOW_MS), so `work` must touch nothing but `trx`.
    */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -172,8 +176,15 @@ function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: nu
   // reported here and replaced on next use; without a listener it would crash the process.
   // Only the message and code are passed on: the error also carries the client, settings and all.
   pool.on('error', (err: Error & { code?: string }) => warn?.('PostgreSQL closed an idle connection', Object.assign(new Error(err.message), { code: err.code })));
+  // The pool listens for errors only on idle connections. One that fails while checked out
+  // (PostgreSQL restarting between two statements of a transaction) would emit its error with
+  // nobody listening, and that ends the process; the statement that meets the broken
+  // connection fails instead, and is retried or answered with a named 503.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const health = new StorageHealth(() => probeWrite(db));
-  const query = new Kysely<Database>({ dialect: watchedDialect(new PostgresDialect({ pool }), { failed: (err) => health.noticed(err) }) });
+  const query = new Kysely<Database>({
+    dialect: watchedDialect(new PostgresDialect({ pool }), { failed: (err) => health.noticed(err), retryReads: true }),
+  });
   registerExecutor(query, 'postgres');
   const db: Db = {
     engine: 'postgres',
@@ -183,16 +194,23 @@ function openPostgres(url: string, warn: OpenOptions['warn'], replicaRetryMs: nu
     replicas: postgresReplicas({ url, retryMs: replicaRetryMs, warn: (message, err) => warn?.(message, err) }),
     health,
     transaction: async (work) => {
-      try {
-        const result = await query.transaction().execute((trx) => {
-          registerExecutor(trx, 'postgres');
-          return work(trx);
-        });
-        health.recovered();
-        return result;
-      } catch (err) {
-        health.noticed(err);
-        throw err;
+      // A transaction that lost its connection before asking to commit surely did not commit:
+      // it runs again on a new connection, within the retry window (`work` touches nothing but
+      // `trx`, so running it again is safe).
+      const deadline = Date.now() + RETRY_WINDOW_MS;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = await query.transaction().execute((trx) => {
+            registerExecutor(trx, 'postgres');
+            return work(trx);
+          });
+          health.recovered();
+          return result;
+        } catch (err) {
+          health.noticed(err);
+          if (!connectionLost(err) || !failedBeforeCommit(err) || Date.now() >= deadline) throw err;
+          await afterPause(attempt, deadline);
+        }
       }
     },
     close: async () => {

@@ -25,11 +25,24 @@ export interface Replicas {
    */
   listen(channel: string, onNotice: () => void): Closable;
   /**
-   * Competes for leadership under `name`: `onChange(true)` when this replica becomes the
+   * Competes for leadership under `name`: `onChange(true, term)` when this replica becomes the
    * leader, `onChange(false)` if it stops being one (its connection was lost). Close to step
    * down and let another replica lead.
    */
-  lead(name: string, onChange: (leading: boolean) => void): Closable;
+  lead(name: string, onChange: (leading: boolean, term?: LeaderTerm) => void): Closable;
+  /**
+   * Fencing: whether `term` is still the current leadership, asked inside the transaction of
+   * a leader's change. On PostgreSQL the term's row stays share-locked until that transaction
+   * ends, so a new leader (which first moves the term on) waits for it: a change of a leader
+   * that lost its lock either commits before the new leader starts, or is refused.
+   */
+  stillLeads(trx: Transaction<Database>, term: LeaderTerm): Promise<boolean>;
+}
+
+/** One leadership: every new leader of `name` gets a higher `term` than any before it. */
+export interface LeaderTerm {
+  name: string;
+  term: number;
 }
 
 export interface Closable {
@@ -45,6 +58,7 @@ export const singleProcess: Replicas = {
     onChange(true);
     return { close: async () => undefined };
   },
+  stillLeads: async () => true,
 };
 
 export interface PostgresReplicaOptions {
@@ -79,6 +93,10 @@ export function postgresReplicas(options: PostgresReplicaOptions): Replicas {
         onNotice();
       });
     },
+    async stillLeads(trx, { name, term }) {
+      const row = await trx.selectFrom('leader_terms').select('term').where('name', '=', name).forShare().executeTakeFirst();
+      return row !== undefined && Number(row.term) === term;
+    },
     lead(name, onChange) {
       let leading = false;
       return new SessionLoop(
@@ -89,8 +107,15 @@ export function postgresReplicas(options: PostgresReplicaOptions): Replicas {
           while (stillWanted()) {
             const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtext($1)) as locked', [lockName(name)]);
             if (rows[0]?.locked) {
+              // A new term, before any job runs: changes of earlier leaders are refused from
+              // now on (this waits for those under way; see stillLeads).
+              const moved = await client.query<{ term: string | number }>(
+                `insert into leader_terms (name, term) values ($1, 1)
+                 on conflict (name) do update set term = leader_terms.term + 1 returning term`,
+                [name],
+              );
               leading = true;
-              onChange(true);
+              onChange(true, { name, term: Number(moved.rows[0]!.term) });
               // Ask the connection something now and then, so that one that died without a
               // word (a network partition) is noticed within a retry period or two.
               while (stillWanted()) {

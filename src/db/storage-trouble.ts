@@ -95,3 +95,26 @@ function postgresTrouble(code: string, message: string): StorageTrouble {
 function connectionTrouble(err: Error): StorageTrouble {
   return unavailable(err.message.replace(/\s+/g, ' '));
 }
+
+/**
+ * True when the error says the connection to PostgreSQL was lost or could not be made (the
+ * server restarting, shutting down or out of reach): the statement did not run to the end on
+ * a live connection, so a read, or a transaction that had not yet asked to commit, can be run
+ * again on a new connection.
+ */
+export function connectionLost(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return Boolean(err.code && (err.code.startsWith('08') || /^57P0[1-3]$/.test(err.code)));
+  return err instanceof Error && fromDatabase in err && !(err instanceof SqliteDatabase.SqliteError);
+}
+
+const duringCommit = Symbol('koor.duringCommit');
+
+/** Marks an error as met while the transaction's COMMIT was under way: it may have committed. */
+export function markDuringCommit(err: unknown): void {
+  if (err instanceof Error && !(duringCommit in err)) Object.defineProperty(err, duringCommit, { value: true });
+}
+
+/** Whether a failed transaction surely did not commit, so that running it again is safe. */
+export function failedBeforeCommit(err: unknown): boolean {
+  return !(err instanceof Error && duringCommit in err);
+}

@@ -9,3 +9,15 @@ declare module './schema.js' {
     storage_probe: StorageProbeRow;
   }
 }
+
+/** The current leadership term of each leader-elected role (`jobs`), for fencing (replicas.ts). */
+export interface LeaderTermRow {
+  name: string;
+  term: number;
+}
+
+declare module './schema.js' {
+  interface Database {
+    leader_terms: LeaderTermRow;
+  }
+}

@@ -1,5 +1,6 @@
 import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult, TransactionSettings } from 'kysely';
-import { markFromDatabase } from './storage-trouble.js';
+import { connectionLost, markDuringCommit, markFromDatabase } from './storage-trouble.js';
+import { afterPause, RETRY_WINDOW_MS } from './retry.js';
 
 export interface DriverWatch {
   /** Told of every error a database call throws, once it is marked as the database's. */
@@ -11,12 +12,18 @@ export interface DriverWatch {
    * the place of the one that says what went wrong.
    */
   inTransaction?: () => boolean;
+  /**
+   * PostgreSQL: a read (a select outside a transaction) whose connection was lost is run again
+   * on a new connection, for up to RETRY_WINDOW_MS, instead of failing its request.
+   */
+  retryReads?: boolean;
 }
 
 /**
  * The dialect with its driver watched: every error of a database call is marked as coming
- * from the database (see storageTrouble) and reported, and a transaction the engine already
- * ended is not rolled back a second time.
+ * from the database (see storageTrouble) and reported, a transaction the engine already ended
+ * is not rolled back a second time, an error during COMMIT is marked as such (the transaction
+ * may have committed), and on PostgreSQL reads ride out a lost connection.
  */
 export function watchedDialect(dialect: Dialect, watch: DriverWatch): Dialect {
   return {
@@ -28,20 +35,28 @@ export function watchedDialect(dialect: Dialect, watch: DriverWatch): Dialect {
 }
 
 class WatchedConnection implements DatabaseConnection {
+  /** Between BEGIN and COMMIT or ROLLBACK. */
+  inTransaction = false;
+
   constructor(
     readonly inner: DatabaseConnection,
-    private readonly failed: (err: unknown) => never,
+    private readonly driver: WatchedDriver,
   ) {}
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return this.inner.executeQuery<R>(compiledQuery).catch(this.failed);
+    return this.inner.executeQuery<R>(compiledQuery).catch((err: unknown) => {
+      if (this.driver.retriesReads && !this.inTransaction && compiledQuery.query.kind === 'SelectQueryNode' && connectionLost(err)) {
+        return this.driver.readAgain<R>(compiledQuery, err);
+      }
+      return this.driver.failed(err);
+    });
   }
 
   async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     try {
       yield* this.inner.streamQuery<R>(compiledQuery, chunkSize);
     } catch (err) {
-      this.failed(err);
+      this.driver.failed(err);
     }
   }
 }
@@ -54,29 +69,65 @@ class WatchedDriver implements Driver {
     private readonly watch: DriverWatch,
   ) {}
 
-  private readonly failed = (err: unknown): never => {
+  readonly failed = (err: unknown): never => {
     markFromDatabase(err);
     this.watch.failed(err);
     throw err;
   };
+
+  get retriesReads(): boolean {
+    return this.watch.retryReads === true;
+  }
+
+  /** Runs a read whose connection was lost again, each time on a new connection, within the window. */
+  async readAgain<R>(compiledQuery: CompiledQuery, first: unknown): Promise<QueryResult<R>> {
+    markFromDatabase(first);
+    const deadline = Date.now() + RETRY_WINDOW_MS;
+    let last = first;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      await afterPause(attempt, deadline);
+      let fresh: DatabaseConnection | undefined;
+      try {
+        fresh = await this.inner.acquireConnection();
+        return await fresh.executeQuery<R>(compiledQuery);
+      } catch (err) {
+        markFromDatabase(err);
+        if (!connectionLost(err)) return this.failed(err);
+        last = err;
+      } finally {
+        if (fresh) await this.inner.releaseConnection(fresh);
+      }
+    }
+    return this.failed(last);
+  }
 
   init(): Promise<void> {
     return this.inner.init().catch(this.failed);
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new WatchedConnection(await this.inner.acquireConnection().catch(this.failed), this.failed);
+    return new WatchedConnection(await this.inner.acquireConnection().catch(this.failed), this);
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    (connection as WatchedConnection).inTransaction = true;
     return this.inner.beginTransaction(innerOf(connection), settings).catch(this.failed);
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.commitTransaction(innerOf(connection)).catch(this.failed);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.commitTransaction(innerOf(connection));
+      (connection as WatchedConnection).inTransaction = false;
+    } catch (err) {
+      // The COMMIT may have reached the server before the connection failed: nobody can
+      // tell whether it committed, so this transaction must not be run again.
+      markDuringCommit(err);
+      this.failed(err);
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    (connection as WatchedConnection).inTransaction = false;
     if (this.watch.inTransaction && !this.watch.inTransaction()) return;
     try {
       await this.inner.rollbackTransaction(innerOf(connection));

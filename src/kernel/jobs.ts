@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Closable, Replicas } from '../db/replicas.js';
+import type { Closable, LeaderTerm, Replicas } from '../db/replicas.js';
 
 /** A background job the app starts when it is ready and stops when it closes. */
 export interface Job {
@@ -65,6 +66,13 @@ export class JobSet {
   private readonly jobs: Job[] = [];
   private started = false;
   private leading = false;
+  /**
+   * The leadership the leader's jobs run under: their timers are started inside it, so every
+   * change a job commits carries it, and the committer refuses the change once another
+   * replica has taken over (fencing; see Replicas.stillLeads).
+   */
+  private readonly term = new AsyncLocalStorage<LeaderTerm>();
+  private currentTerm: LeaderTerm | undefined;
   private leadership: Closable | undefined;
   /** Stopping the leader's jobs, when under way: starting again waits for it. */
   private stoppingLeaderJobs: Promise<void> = Promise.resolve();
@@ -81,16 +89,51 @@ export class JobSet {
 
   add(job: Job): void {
     this.jobs.push(job);
-    if (this.started && (job.runsOn === 'every-replica' || this.leading)) job.start();
+    if (!this.started) return;
+    if (job.runsOn === 'every-replica') job.start();
+    else if (this.leading) this.startUnderTerm(job);
+  }
+
+  /** The leadership the calling code runs under: set for the leader's jobs, undefined elsewhere. */
+  leaderTerm(): LeaderTerm | undefined {
+    return this.term.getStore();
+  }
+
+  /**
+   * Told by the committer that a job's change was refused: `term` is over, another replica
+   * leads. Stops the leader's jobs and competes for leadership again.
+   */
+  leadershipLost(term: LeaderTerm): void {
+    if (!this.started || this.currentTerm?.term !== term.term) return;
+    this.log.warn({ term: term.term }, 'another replica took over the background jobs; stepping down');
+    const leadership = this.leadership;
+    this.leadership = undefined;
+    // Out of the old term's context: what follows belongs to no job of it.
+    this.term.exit(() =>
+      void this.stopLeaderJobs()
+        .then(() => leadership?.close())
+        .then(() => {
+          if (this.started && !this.leadership) this.compete();
+        }),
+    );
   }
 
   startAll(): void {
     this.started = true;
     for (const job of this.everyReplica()) job.start();
-    this.leadership = this.replicas.lead('jobs', (leading) => {
-      if (leading) void this.startLeaderJobs();
+    this.compete();
+  }
+
+  private compete(): void {
+    this.leadership = this.replicas.lead('jobs', (leading, term) => {
+      if (leading) void this.startLeaderJobs(term);
       else void this.stopLeaderJobs();
     });
+  }
+
+  private startUnderTerm(job: Job): void {
+    if (this.currentTerm) this.term.run(this.currentTerm, () => job.start());
+    else job.start();
   }
 
   async stopAll(): Promise<void> {
@@ -109,18 +152,20 @@ export class JobSet {
     return this.jobs.filter((job) => job.runsOn !== 'every-replica');
   }
 
-  private async startLeaderJobs(): Promise<void> {
+  private async startLeaderJobs(term: LeaderTerm | undefined): Promise<void> {
     await this.stoppingLeaderJobs;
     if (!this.started || this.leading) return;
     this.leading = true;
+    this.currentTerm = term;
     // Said at info: with several replicas, this is how an operator sees which one leads.
-    this.log.info('running the background jobs');
-    for (const job of this.forLeader()) job.start();
+    this.log.info({ term: term?.term }, 'running the background jobs');
+    for (const job of this.forLeader()) this.startUnderTerm(job);
   }
 
   private stopLeaderJobs(): Promise<void> {
     if (!this.leading) return this.stoppingLeaderJobs;
     this.leading = false;
+    this.currentTerm = undefined;
     if (this.started) this.log.warn('stopped running the background jobs: leadership lost; another replica takes over');
     this.stoppingLeaderJobs = (async () => {
       for (const job of this.forLeader().reverse()) {

@@ -88,7 +88,7 @@ function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContex
     baseUrl: `http://${config.bind}`,
   } as Omit<AppContext, 'commit' | 'committer' | 'emitter' | 'agentMetrics' | 'prometheus' | 'webhooks'> as AppContext;
   ctx.emitter = createEmitter(ctx);
-  ctx.committer = new Committer(db, (events) => ctx.emitter.local(events), (err) => log.error({ err }, 'after-commit effect failed'));
+  ctx.committer = new Committer(db, (events) => ctx.emitter.local(events), (err) => log.error({ err }, 'after-commit effect failed'), ctx.jobs);
   ctx.commit = ctx.committer.commit;
   ctx.agentMetrics = new AgentMetricsFlusher(ctx.commit, ctx.counters);
   ctx.prometheus = new PrometheusMetrics(ctx);

@@ -15,6 +15,7 @@ import storageProbe from './013_storage_probe.js';
 import leases from './014_leases.js';
 import messages from './015_messages.js';
 import eventConsumers from './016_event_consumers.js';
+import leaderTerms from './017_leader_terms.js';
 
 /** Every migration, applied in name order. Never rename or edit one that has shipped: add a new one. */
 export const MIGRATIONS: Record<string, VersionedMigration> = {
@@ -34,4 +35,5 @@ export const MIGRATIONS: Record<string, VersionedMigration> = {
   '014_leases': leases,
   '015_messages': messages,
   '016_event_consumers': eventConsumers,
+  '017_leader_terms': leaderTerms,
 };
