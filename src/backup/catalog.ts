@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { ReadDb, ReadQuery } from '../db/engine.js';
+import { DATABASE_LAYER_TABLES } from '../db/tables.js';
 
 /** One user table as the engine describes it. */
 export interface TableInfo {
@@ -11,8 +12,9 @@ export interface TableInfo {
   serialColumns: string[];
 }
 
-// Kysely's own bookkeeping: the schema version belongs to the code, never to the data.
-const MIGRATION_TABLES = new Set(['kysely_migration', 'kysely_migration_lock']);
+// Kysely's own bookkeeping (the schema version belongs to the code, never to the data) and the
+// database layer's (its health probe, the replicas' leadership terms): no part of a backup.
+const MIGRATION_TABLES = new Set<string>(['kysely_migration', 'kysely_migration_lock', ...DATABASE_LAYER_TABLES]);
 
 /**
  * Every user table of the database, discovered at run time (so tables added by any domain's

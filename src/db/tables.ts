@@ -1,3 +1,6 @@
+/** Tables the database layer keeps for itself: bookkeeping, never data (backups leave them out). */
+export const DATABASE_LAYER_TABLES = ['storage_probe', 'leader_terms'] as const;
+
 /** The database layer's own table: one row, rewritten by StorageHealth's probe write. */
 export interface StorageProbeRow {
   id: number;
