@@ -11,13 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startServerProcess } from '../test/support/server-process.js';
-
-type Report = (line: string) => void;
+import { median, pairedRatio, ratioText, spreadText, startServerProcess, type Bench } from './common.js';
 
 const CONNECTIONS = 8;
-const ROUNDS = Number(process.env.KOOR_BENCH_ROUNDS ?? 5);
-const ROUND_S = Number(process.env.KOOR_BENCH_ROUND_SECONDS ?? 1);
 const AGENTS = 50;
 
 // The repository: pkg00…pkg99, each with src/mod00.ts … src/mod99.ts (10 000 files).
@@ -40,13 +36,12 @@ interface Figures {
   errors: number;
 }
 
-async function measure(options: autocannon.Options): Promise<Figures> {
-  const result = await autocannon({ connections: CONNECTIONS, duration: ROUND_S, pipelining: 1, ...options } as autocannon.Options);
-  if (process.env.KOOR_BENCH_DEBUG) console.log(options.url, options.method, result.requests.average, result.errors, result.timeouts, result.non2xx, result.statusCodeStats);
+/** One round on this process's event loop (no worker: the acquire→release hooks cannot cross). */
+async function measure(options: autocannon.Options, seconds: number): Promise<Figures> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: seconds, pipelining: 1, ...options } as autocannon.Options);
   return { requests: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const medianFigures = (rounds: Figures[]): Figures => ({
   requests: median(rounds.map((r) => r.requests)),
   p50: median(rounds.map((r) => r.p50)),
@@ -62,7 +57,9 @@ async function post(url: string, body: unknown, token?: string): Promise<any> {
   return response.json();
 }
 
-export async function run(report: Report): Promise<void> {
+export async function run({ report, target, options }: Bench): Promise<void> {
+  const ROUNDS = options.rounds;
+  const ROUND_S = options.roundSeconds;
   const dataDir = mkdtempSync(join(tmpdir(), 'koor-bench-leases-'));
   const server = await startServerProcess(dataDir);
   try {
@@ -111,13 +108,13 @@ export async function run(report: Report): Promise<void> {
     const checked = (await post(`${base}/api/leases/check`, JSON.parse(onePath), checker)) as { conflicts: unknown[] };
     const checkedMany = (await post(`${base}/api/leases/check`, JSON.parse(hundred), checker)) as { conflicts: unknown[] };
 
-    for (const options of [getState, checkOne, checkHundred, cycle]) await measure(options);
+    for (const load of [getState, checkOne, checkHundred, cycle]) await measure(load, ROUND_S);
     const rounds: Record<'get' | 'one' | 'hundred' | 'cycle', Figures[]> = { get: [], one: [], hundred: [], cycle: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      rounds.get.push(await measure(getState));
-      rounds.one.push(await measure(checkOne));
-      rounds.hundred.push(await measure(checkHundred));
-      rounds.cycle.push(await measure(cycle));
+      rounds.get.push(await measure(getState, ROUND_S));
+      rounds.one.push(await measure(checkOne, ROUND_S));
+      rounds.hundred.push(await measure(checkHundred, ROUND_S));
+      rounds.cycle.push(await measure(cycle, ROUND_S));
     }
     const get = medianFigures(rounds.get);
     const one = medianFigures(rounds.one);
@@ -134,9 +131,22 @@ export async function run(report: Report): Promise<void> {
     report(`${line('check, 1 path', one)}  (${checked.conflicts.length} conflict)`);
     report(`${line('check, 100 paths', many)}  (${checkedMany.conflicts.length} conflicts)`);
     report(line('acquire + release (cycles)', cycles, cycles.requests / 2));
+
+    // Round by round, so that both sides of each ratio shared the machine's load of the moment.
+    const p99s = (list: Figures[]) => list.map((f) => Math.max(f.p99, 1));
+    const checkP99 = pairedRatio(p99s(rounds.one), p99s(rounds.get));
+    target({
+      name: 'lease check p99 (1 path, 1 000 leases) ÷ state GET p99',
+      ratio: checkP99.median,
+      goal: 3,
+      kind: 'max',
+      detail: `${one.p99} ms vs ${get.p99} ms, ${spreadText(checkP99)}`,
+    });
+    const cycleRate = pairedRatio(rounds.cycle.map((f) => f.requests / 2), rounds.get.map((f) => f.requests));
+    report(`acquire + release cycles ÷ state GETs: ${ratioText(cycleRate.median)} (${spreadText(cycleRate)}; each cycle is two durable commits)`);
   } finally {
     server.child.kill('SIGTERM');
-    await server.exited;
+    await new Promise((resolve) => server.child.once('exit', resolve));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

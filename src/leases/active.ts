@@ -16,6 +16,18 @@ export class ActiveLeases {
   private generation = -1;
   private rows: LeaseRow[] = [];
   private readonly indexes = new Map<string, ProjectLeases>();
+  /** Parsed resources by lease id: a lease's resources never change, so they are parsed once. */
+  private parsed = new Map<string, Resource[]>();
+  private readonly resourcesOf = (row: LeaseRow): Resource[] => {
+    let resources = this.parsed.get(row.id);
+    if (!resources) this.parsed.set(row.id, (resources = parseLeaseResources(row)));
+    return resources;
+  };
+
+  /** The generation the cache holds, -1 when it holds none. */
+  get heldGeneration(): number {
+    return this.generation;
+  }
 
   /** The rows of every project, when the cache holds `generation`. */
   rowsAt(generation: number): LeaseRow[] | undefined {
@@ -26,7 +38,7 @@ export class ActiveLeases {
   projectAt(generation: number, project: string): ProjectLeases | undefined {
     if (generation !== this.generation) return undefined;
     let index = this.indexes.get(project);
-    if (!index) this.indexes.set(project, (index = new ProjectLeases(this.rows.filter((row) => row.project === project))));
+    if (!index) this.indexes.set(project, (index = new ProjectLeases(this.rows.filter((row) => row.project === project), this.resourcesOf)));
     return index;
   }
 
@@ -36,14 +48,29 @@ export class ActiveLeases {
     this.generation = generation;
     this.rows = [...rows].sort((a, b) => Number(a.fence) - Number(b.fence));
     this.indexes.clear();
+    // Keep the parsed resources of the leases that are still there.
+    const kept = new Map<string, Resource[]>();
+    for (const row of this.rows) {
+      const resources = this.parsed.get(row.id);
+      if (resources) kept.set(row.id, resources);
+    }
+    this.parsed = kept;
   }
 
   forget(): void {
     this.generation = -1;
     this.rows = [];
     this.indexes.clear();
+    this.parsed.clear();
+  }
+
+  /** Indexes rows that are not (or not yet) the cached ones, still parsing each lease once. */
+  index(rows: LeaseRow[]): ProjectLeases {
+    return new ProjectLeases(rows, this.resourcesOf);
   }
 }
+
+const parseLeaseResources = (row: LeaseRow) => (JSON.parse(row.resources) as string[]).map((text) => parseResource(text));
 
 /** A conflicting lease and those of its resources that stand in the way. */
 export interface Found {
@@ -58,8 +85,11 @@ export class ProjectLeases {
   /** Leases with a resource that has no fixed first segment: compared with everything. */
   private readonly anywhere: number[] = [];
 
-  constructor(readonly rows: LeaseRow[]) {
-    this.parsed = rows.map((row) => (JSON.parse(row.resources) as string[]).map((text) => parseResource(text)));
+  constructor(
+    readonly rows: LeaseRow[],
+    resourcesOf: (row: LeaseRow) => Resource[] = parseLeaseResources,
+  ) {
+    this.parsed = rows.map(resourcesOf);
     for (const [i, resources] of this.parsed.entries()) {
       const segments = new Set<string>();
       let everywhere = false;
@@ -80,15 +110,15 @@ export class ProjectLeases {
     }
   }
 
-  /** The leases (by position) that could overlap `wanted`: none else can. */
-  private candidates(wanted: readonly Resource[]): Iterable<number> {
-    const picked = new Set<number>(this.anywhere);
-    for (const resource of wanted) {
-      const first = resource.kind === 'name' ? [`\0${resource.text}`] : firstSegments(resource);
-      if (first === null) return this.rows.keys();
-      for (const segment of first) for (const i of this.bySegment.get(segment) ?? []) picked.add(i);
+  /** The leases (by position, maybe twice) that could overlap `wanted`: none else can. */
+  private *candidates(wanted: Resource): Iterable<number> {
+    const first = wanted.kind === 'name' ? [`\0${wanted.text}`] : firstSegments(wanted);
+    if (first === null) {
+      yield* this.rows.keys();
+      return;
     }
-    return [...picked].sort((a, b) => a - b);
+    yield* this.anywhere;
+    for (const segment of first) yield* this.bySegment.get(segment) ?? [];
   }
 
   /**
@@ -96,14 +126,29 @@ export class ProjectLeases {
    * resources, for which `counts(row)` says yes. Oldest grant first.
    */
   overlapping(wanted: readonly Resource[], now: string, counts: (row: LeaseRow) => boolean = () => true): Found[] {
-    const found: Found[] = [];
-    for (const i of this.candidates(wanted)) {
-      const row = this.rows[i]!;
-      if (row.expires_at <= now || !counts(row)) continue;
-      const overlapping = this.parsed[i]!.filter((held) => wanted.some((w) => resourcesOverlap(held, w)));
-      if (overlapping.length > 0) found.push({ row, resources: overlapping.map((r) => r.text) });
+    const hits = new Map<number, Set<string>>();
+    const counted = new Map<number, boolean>();
+    for (const resource of wanted) {
+      for (const i of this.candidates(resource)) {
+        let countsThis = counted.get(i);
+        if (countsThis === undefined) {
+          const row = this.rows[i]!;
+          counted.set(i, (countsThis = row.expires_at > now && counts(row)));
+        }
+        if (!countsThis) continue;
+        for (const held of this.parsed[i]!) {
+          if (!resourcesOverlap(held, resource)) continue;
+          let texts = hits.get(i);
+          if (!texts) hits.set(i, (texts = new Set()));
+          texts.add(held.text);
+        }
+      }
     }
-    return found;
+    return [...hits.keys()].sort((a, b) => a - b).map((i) => {
+      const texts = hits.get(i)!;
+      // In the lease's own order.
+      return { row: this.rows[i]!, resources: this.parsed[i]!.map((r) => r.text).filter((text) => texts.has(text)) };
+    });
   }
 }
 

@@ -37,6 +37,8 @@ export interface GlobAutomaton {
   /** Characters every match starts with / ends with: cheap early answers to "disjoint?". */
   prefix: string;
   suffix: string;
+  /** The longest run of literal characters inside one segment: every match contains it. */
+  needle: string;
 }
 
 /** Sorts and merges ranges so that coverage questions are one pass. */
@@ -109,6 +111,30 @@ function readClass(chars: string[], start: number): { set: CharSet; end: number 
     }
   }
   return null;
+}
+
+/** Splits a glob into its segments at each `/` outside a `[…]` class. */
+export function splitSegments(glob: string): string[] {
+  const chars = [...glob];
+  const segments: string[] = [];
+  let current = '';
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (ch === '/') {
+      segments.push(current);
+      current = '';
+      continue;
+    }
+    const cls = ch === '[' ? readClass(chars, i) : null;
+    if (cls) {
+      current += chars.slice(i, cls.end + 1).join('');
+      i = cls.end;
+    } else {
+      current += ch;
+    }
+  }
+  segments.push(current);
+  return segments;
 }
 
 /** Whether the glob has any wildcard (`*`, `?`, or a class that closes). */
@@ -198,12 +224,37 @@ function literalSuffix(glob: string): string {
 }
 
 /**
+ * The longest run of literal characters within one segment (a whole `**` segment has none).
+ * Runs never cross a `/`: after a `**` segment the separator may be the one before it.
+ */
+function longestLiteral(segments: string[]): string {
+  let longest = '';
+  for (const segment of segments) {
+    if (segment === '**') continue;
+    const chars = [...segment];
+    let run = '';
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i]!;
+      const cls = ch === '[' ? readClass(chars, i) : null;
+      if (ch === '*' || ch === '?' || cls) {
+        if (cls) i = cls.end;
+        run = '';
+        continue;
+      }
+      run += ch;
+      if (run.length > longest.length) longest = run;
+    }
+  }
+  return longest;
+}
+
+/**
  * Compiles one brace-free glob. A plain path compiles too: it matches only itself.
  * Segments are separated by `/`; a whole `**` segment spans any number of segments.
  */
 export function compileGlob(glob: string): GlobAutomaton {
   const builder = new Builder();
-  const segments = glob.split('/');
+  const segments = splitSegments(glob);
   let at = 0;
   let afterAnyDirectories = false;
   for (const [i, segment] of segments.entries()) {
@@ -241,7 +292,7 @@ export function compileGlob(glob: string): GlobAutomaton {
   const prefix = segments[0] === '**' ? '' : literalPrefix(glob);
   const lastSegment = segments[segments.length - 1]!;
   const suffix = lastSegment === '**' ? '' : literalSuffix(lastSegment);
-  return { edges: builder.edges, closure: builder.closures(), accept: at, prefix, suffix };
+  return { edges: builder.edges, closure: builder.closures(), accept: at, prefix, suffix, needle: longestLiteral(segments) };
 }
 
 /** Largest pair-of-states search one question may take; far above any real pair of globs. */
@@ -258,15 +309,18 @@ export function automataOverlap(a: GlobAutomaton, b: GlobAutomaton): boolean {
   if (m > 0 && a.suffix.slice(-m) !== b.suffix.slice(-m)) return false;
 
   const width = b.edges.length;
-  if (a.edges.length * width > MAX_PAIRS) throw new RangeError('globs too large to compare');
-  const seen = new Uint8Array(a.edges.length * width);
+  const pairs = a.edges.length * width;
+  if (pairs > MAX_PAIRS) throw new RangeError('globs too large to compare');
+  // Pairs already reached carry this search's stamp (no buffer allocated per question).
+  if (marks.length < pairs) marks = new Uint32Array(Math.max(pairs, marks.length * 2));
+  const stamp = nextStamp();
   const stack: number[] = [];
   const visit = (sa: number, sb: number) => {
     for (const x of a.closure[sa]!) {
       for (const y of b.closure[sb]!) {
         const key = x * width + y;
-        if (seen[key]) continue;
-        seen[key] = 1;
+        if (marks[key] === stamp) continue;
+        marks[key] = stamp;
         stack.push(x, y);
       }
     }
@@ -302,20 +356,46 @@ function inSet(set: CharSet, code: number): boolean {
  * cheaper than the pairwise search two globs need.
  */
 export function automatonMatches(a: GlobAutomaton, text: string): boolean {
-  if (!text.startsWith(a.prefix) || !text.endsWith(a.suffix)) return false;
-  let current = new Set(a.closure[0]);
+  if (!text.startsWith(a.prefix) || !text.endsWith(a.suffix) || !text.includes(a.needle)) return false;
+  // The states reached so far, without allocating per character: a state is in the next set
+  // when its mark equals this step's stamp.
+  if (marks.length < a.edges.length) marks = new Uint32Array(a.edges.length * 2);
+  let current = [...a.closure[0]!];
   for (const ch of text) {
     const code = ch.codePointAt(0)!;
-    const next = new Set<number>();
+    const stamp = nextStamp();
+    const next: number[] = [];
     for (const state of current) {
       for (const edge of a.edges[state]!) {
-        if (inSet(edge.chars, code)) for (const reached of a.closure[edge.to]!) next.add(reached);
+        if (!inSet(edge.chars, code)) continue;
+        for (const reached of a.closure[edge.to]!) {
+          if (marks[reached] === stamp) continue;
+          marks[reached] = stamp;
+          next.push(reached);
+        }
       }
     }
-    if (next.size === 0) return false;
+    if (next.length === 0) return false;
     current = next;
   }
-  return current.has(a.accept);
+  return current.includes(a.accept);
+}
+
+/**
+ * Scratch marks of the searches above, reused from call to call: an entry counts as marked
+ * only when it holds the current stamp, so nothing needs clearing. (Searches never interleave:
+ * each runs to its end synchronously.)
+ */
+let marks = new Uint32Array(4096);
+let stamp = 0;
+
+function nextStamp(): number {
+  stamp = (stamp + 1) >>> 0;
+  if (stamp === 0) {
+    marks.fill(0);
+    stamp = 1;
+  }
+  return stamp;
 }
 
 /** Whether two brace-free globs (or plain paths) can match a common path. */

@@ -7,7 +7,7 @@ import { optionalText } from '../kernel/text.js';
 import { parseDuration } from '../kernel/duration.js';
 import { findInstance, listInstances } from '../instances/instances.js';
 import { parseResource, parseResources, type Resource } from './resources.js';
-import { ProjectLeases, type Found } from './active.js';
+import type { Found, ProjectLeases } from './active.js';
 import type { LeaseRow } from './tables.js';
 import './tables.js';
 
@@ -120,9 +120,16 @@ function blocks(holder: string, mode: LeaseMode): (row: LeaseRow) => boolean {
   return (row) => row.holder !== holder && !(mode === 'shared' && row.mode === 'shared');
 }
 
-/** The leases' generation as committed (0 before the first lease change made the counter row). */
-const readGeneration = async (ctx: AppContext) =>
-  Number((await ctx.db.query.selectFrom('lease_fence').select('generation').where('id', '=', 1).executeTakeFirst())?.generation ?? 0);
+/**
+ * The leases' generation as committed (0 before the first lease change made the counter row).
+ * On SQLite this process is the only one on the database (the data directory's lock) and every
+ * lease change passes through it and updates the cache as it commits, so a cache that holds
+ * a generation holds the current one and no read is needed.
+ */
+async function readGeneration(ctx: AppContext): Promise<number> {
+  if (ctx.db.engine === 'sqlite' && ctx.activeLeases.heldGeneration >= 0) return ctx.activeLeases.heldGeneration;
+  return Number((await ctx.db.query.selectFrom('lease_fence').select('generation').where('id', '=', 1).executeTakeFirst())?.generation ?? 0);
+}
 
 /** The committed leases of every project (expired ones included until deleted), from the cache when it is current. */
 async function committedRows(ctx: AppContext): Promise<LeaseRow[]> {
@@ -143,7 +150,7 @@ async function committedProject(ctx: AppContext, project: string): Promise<Proje
   if (cached) return cached;
   const rows = await ctx.db.query.selectFrom('leases').selectAll().execute();
   cache.remember(generation, rows);
-  return cache.projectAt(generation, project) ?? new ProjectLeases(rows.filter((row) => row.project === project));
+  return cache.projectAt(generation, project) ?? ctx.activeLeases.index(rows.filter((row) => row.project === project));
 }
 
 /**
@@ -177,7 +184,7 @@ async function beginLeaseChange(ctx: AppContext, trx: WriteTx, grant: boolean) {
     fence: Number(counters.fence),
     generation,
     before,
-    project: (project: string) => (cached && cache.projectAt(generation - 1, project)) || new ProjectLeases(before.filter((row) => row.project === project)),
+    project: (project: string) => (cached && cache.projectAt(generation - 1, project)) || ctx.activeLeases.index(before.filter((row) => row.project === project)),
     /** After the commit: the cache learns the leases as this change left them. */
     remember: (after: LeaseRow[]) => () => cache.remember(generation, after),
   };

@@ -1,5 +1,5 @@
 import { badRequest } from '../kernel/errors.js';
-import { automataOverlap, automatonMatches, compileGlob, hasWildcard, type GlobAutomaton } from './glob-overlap.js';
+import { automataOverlap, automatonMatches, compileGlob, hasWildcard, splitSegments, type GlobAutomaton } from './glob-overlap.js';
 
 // What a lease can claim (SPEC §16): a path relative to the repository (`src/api/orders.ts`),
 // a glob (`src/api/**`, `*.sql`), or a name (`task:42`). Two resources conflict when some
@@ -71,7 +71,7 @@ function normalizePath(raw: string): { path: string; anchored: boolean; director
   let path = raw.replace(/\\/g, '/');
   const anchored = path.startsWith('/');
   const directory = path.endsWith('/');
-  const segments = path.split('/').filter((s) => s !== '' && s !== '.');
+  const segments = splitSegments(path).filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) throw badRequest(`resource "${raw}" leaves the repository (..): use a path relative to the repository root`);
   path = segments.join('/');
   if (path === '') throw badRequest(`resource "${raw}" names no path`);
@@ -91,7 +91,7 @@ export function parseResource(raw: unknown): Resource {
   const wild = directory || alternatives.length > 1 || hasWildcard(path);
   // The spelling keeps what changes the meaning: a trailing `/`, a leading `/` on a glob
   // that would otherwise float. Parsing it again gives the same resource.
-  const spelled = directory ? `${path}/` : anchored && wild && !path.includes('/') ? `/${path}` : path;
+  const spelled = directory ? `${path}/` : anchored && wild && splitSegments(path).length === 1 ? `/${path}` : path;
   return { text: spelled, kind: wild ? 'glob' : 'path', alternatives };
 }
 
@@ -106,7 +106,7 @@ function compiled(glob: string, anchored: boolean): GlobAutomaton[] {
   found = expandBraces(glob).map((alternative) => {
     // A wildcard glob with no directory part floats: `*.sql` is every .sql file. Each
     // alternative is looked at alone (`{*.sql,db/**}`).
-    const floats = !anchored && !alternative.includes('/') && hasWildcard(alternative);
+    const floats = !anchored && splitSegments(alternative).length === 1 && hasWildcard(alternative);
     return compileGlob(floats ? `**/${alternative}` : alternative);
   });
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
