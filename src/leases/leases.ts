@@ -197,10 +197,16 @@ class LeaseConflicts extends Error {
   }
 }
 
-/** Adds each holder's current intent, read from the instance registry (once, however many). */
+/** Adds each holder's current intent, read from the instance registry: by id for a few holders, else all at once. */
 async function describeConflicts(ctx: AppContext, found: Found[]): Promise<LeaseConflict[]> {
   if (found.length === 0) return [];
-  const intents = new Map((await listInstances(ctx)).map((i) => [i.id, i.intent]));
+  const holders = [...new Set(found.map(({ row }) => row.holder))];
+  const intents = new Map<string, string>();
+  if (holders.length <= 3) {
+    for (const holder of holders) intents.set(holder, (await findInstance(ctx, holder))?.intent ?? '');
+  } else {
+    for (const instance of await listInstances(ctx)) intents.set(instance.id, instance.intent);
+  }
   return found.map(({ row, resources }) => ({
     id: row.id,
     holder: row.holder,
