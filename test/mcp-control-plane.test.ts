@@ -90,6 +90,7 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
   // What the CLI prints does reach the model when the agent prints it: no claim that it never does.
   assert.doesNotMatch(endpoints.text, /nothing enters your context/);
   assert.match(endpoints.text, /only as far as you print it/);
+  assert.match(endpoints.text, /POST \/leases\/check/, 'agents learn where leases and messages are');
 
   const proposed = await call(client, 'propose_rule', {
     project: 'shop', rule_id: 'no-todo', pattern: 'TODO', message: 'no TODOs in main', severity: 'warning',

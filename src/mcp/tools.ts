@@ -127,7 +127,9 @@ export const getEndpointsTool = defineTool({
       'events: POST /events/publish {topic,data}, GET /events/history?topic=, WS /events/subscribe?pattern=',
       'instances: GET /instances, POST /instances/{id}/heartbeat',
       'rules: POST /validate/{project} {content,filename}, POST /rules/propose',
-      'cli (same data; its output reaches your context only as far as you print it: use --field, --if-changed): koor-cli state get|set|list, specs get|set, events publish|history|subscribe, instances list, heartbeat ID; settings: KOOR_SERVER, KOOR_TOKEN',
+      'leases: POST /leases {resources,reason,ttl} (409 names the holder), POST /leases/check {paths}, DELETE /leases/{id}',
+      'messages: POST /messages {to,body}, GET /messages/inbox?unread=1&wait=30s, POST /messages/{id}/ack',
+      'cli (same data; its output reaches your context only as far as you print it: use --field, --if-changed): koor-cli state get|set|list, specs get|set, events publish|history|subscribe, lease acquire|check|release, send, inbox --unread, instances list, heartbeat ID; settings: KOOR_SERVER, KOOR_TOKEN',
     ].join('\n');
   },
 });
