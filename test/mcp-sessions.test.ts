@@ -69,3 +69,20 @@ test(`past ${MAX_SESSIONS} sessions in all, a new one is refused and no one else
   assert.match(refused.body, /holds 1000 MCP sessions, its limit/);
   assert.equal(await listIn(url, first[0]!, clients[0]!.headers), 200);
 });
+
+test('a session that registered an instance ends when that instance is deregistered', async (t) => {
+  const { url, close } = await startListeningApp();
+  t.after(close);
+  const session = (await initialize(url, {})).session!;
+  const res = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-03-26' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'register_instance', arguments: { name: 'via-mcp' } } }),
+  });
+  const text = ((await res.json()) as { result: { content: Array<{ text: string }> } }).result.content[0]!.text;
+  const id = /id=(\S+)/.exec(text)![1]!;
+  assert.equal(await listIn(url, session, {}), 200);
+
+  assert.equal((await fetch(`${url}/api/instances/${id}`, { method: 'DELETE' })).status, 200);
+  assert.equal(await listIn(url, session, {}), 404);
+});

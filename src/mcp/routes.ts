@@ -124,7 +124,11 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
     } else if (sessions.size >= MAX_SESSIONS) {
       return null;
     }
-    const server = createMcpServer(ctx);
+    // A session that registers an instance acts as it: it ends when that instance is deregistered.
+    const server = createMcpServer(ctx, (actor) => {
+      const session = transport.sessionId ? sessions.get(transport.sessionId) : undefined;
+      if (session) session.instanceId = actor.instanceId;
+    });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,

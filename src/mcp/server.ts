@@ -27,13 +27,21 @@ async function auditFailure(ctx: AppContext, actor: Actor, action: string, tool:
 
 const INSTRUCTIONS = 'Koor control plane: identity and discovery only. Move data over REST or koor-cli (see get_endpoints).';
 
-/** A fresh MCP server with every Koor tool; one per session (or per stateless request). */
-export function createMcpServer(ctx: AppContext): McpServer {
+/**
+ * A fresh MCP server with every Koor tool; one per session (or per stateless request).
+ * `onBind` hears when the session registers an instance and acts as it from then on.
+ */
+export function createMcpServer(ctx: AppContext, onBind: (actor: Actor) => void = () => undefined): McpServer {
   const server = new McpServer({ name: 'koor', version: ctx.version }, { instructions: INSTRUCTIONS });
   // The instance this session registered (a session opened without an instance token): its
   // later calls act as it. A request that carries an instance token always acts as that one.
   let bound: Actor | undefined;
-  const session = { bind: (actor: Actor) => (bound = actor) };
+  const session = {
+    bind: (actor: Actor) => {
+      bound = actor;
+      onBind(actor);
+    },
+  };
   for (const tool of TOOLS) {
     server.registerTool(tool.name, { description: tool.description, inputSchema: tool.input }, async (args: unknown, extra) => {
       const caller = actorOf(extra.authInfo);
