@@ -54,6 +54,8 @@ export interface ScanResult {
 export interface ScanOptions {
   /** Defaults to SCAN_TIME_LIMIT_MS. */
   timeLimitMs?: number;
+  /** How long the scan runs before it gives the event loop a turn; defaults to SLICE_MS. */
+  sliceMs?: number;
 }
 
 interface MissingMatcher {
@@ -154,7 +156,7 @@ export async function scanContent(rules: Rule[], content: string, options: ScanO
   let timedOut = false;
   /** Gives the event loop a turn once this slice is used up; false once the scan is out of time. */
   const mayGoOn = async (): Promise<boolean> => {
-    if (performance.now() - sliceStart < SLICE_MS) return true;
+    if (performance.now() - sliceStart < (options.sliceMs ?? SLICE_MS)) return true;
     await yieldToEventLoop();
     sliceStart = performance.now();
     timedOut = sliceStart > deadline;
