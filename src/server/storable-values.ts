@@ -60,8 +60,7 @@ export function firstUnstorableValue(data: unknown, schema: unknown): Unstorable
  * - **Infinity.** With type coercion on (query strings and path parameters arrive as text),
  *   ajv turns "1e309" into Infinity, accepts it as an integer and then skips `minimum` and
  *   `maximum`, which only judge finite numbers. Infinity reached SQL as a LIMIT (a 500), or was
- *   stored as a token count, after which every listing failed. A JSON body coerces the same
- *   way when it sends the number as text (`"tokens_in": "1e309"`).
+ *   stored as a token count, after which every listing failed.
  * - **Integers past 2^53**: a 500 from PostgreSQL past bigint's range, inexact before it.
  * - **NUL characters** in strings: a 500 from PostgreSQL, wherever a name, id or message
  *   reached a text column.
@@ -69,13 +68,21 @@ export function firstUnstorableValue(data: unknown, schema: unknown): Unstorable
  * Such a value is refused like any other invalid field, naming it:
  * `querystring/limit must be a finite number`. Headers are left to ajv alone: Node's HTTP
  * parser already refuses NUL there, and no header is a number.
+ *
+ * **Bodies are never coerced.** Query strings, path parameters and headers arrive as text, so
+ * ajv turns `?limit=5` into 5 for them. A JSON body already says what type each value is:
+ * coercing it stored `{"topic": 12345}` as the topic "12345", `{"topic": null}` as "" and
+ * `{"cost_usd": "0.5"}` as a number: a client bug passed for data. A body value of the wrong type is a 400 naming the field
+ * (`body/topic must be string`).
  */
 export function storableValueValidators(): BuildCompilerFromPool {
   const buildDefault = AjvCompiler();
   return (externalSchemas, ajvOptions) => {
-    const compile = buildDefault(externalSchemas, ajvOptions);
+    const compileText = buildDefault(externalSchemas, ajvOptions);
+    const bodyOptions = { ...ajvOptions, customOptions: { ...ajvOptions?.customOptions, coerceTypes: false } } as typeof ajvOptions;
+    const compileBody = buildDefault(externalSchemas, bodyOptions);
     return (route) => {
-      const validate = compile(route) as ValidateFunction;
+      const validate = (route.httpPart === 'body' ? compileBody : compileText)(route) as ValidateFunction;
       if (route.httpPart === 'headers') return validate;
       const checked = Object.assign(
         (data: unknown): data is unknown => {
