@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, etagOf } from './preconditions.js';
+import { Type } from '../kernel/schema.js';
 
 /**
  * Makes an encapsulated plugin take every request body as raw bytes, whatever its content
@@ -46,20 +47,14 @@ export function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
 }
 
 /** Header schema shared by conditional writes, for validation and the OpenAPI document. */
-export const conditionalHeaders = {
-  type: 'object',
-  properties: {
-    'if-match': { type: 'string', description: 'Write only if the current ETag ("<sha256>") or version (a number) matches; * = must exist' },
-    'if-none-match': { type: 'string', description: '* = create only (fail with 412 if the key exists)' },
-    'x-koor-lease': { type: 'string', description: 'Write only while the caller holds this lease (fencing); 412 lease_not_held otherwise' },
-  },
-} as const;
+export const conditionalHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'Write only if the current ETag ("<sha256>") or version (a number) matches; * = must exist' })),
+  'if-none-match': Type.Optional(Type.String({ description: '* = create only (fail with 412 if the key exists)' })),
+  'x-koor-lease': Type.Optional(Type.String({ description: 'Write only while the caller holds this lease (fencing); 412 lease_not_held otherwise' })),
+});
 
 /** Header schema of writes that take only If-Match (delete, rollback). */
-export const ifMatchHeader = {
-  type: 'object',
-  properties: { 'if-match': conditionalHeaders.properties['if-match'], 'x-koor-lease': conditionalHeaders.properties['x-koor-lease'] },
-} as const;
+export const ifMatchHeader = Type.Pick(conditionalHeaders, ['if-match', 'x-koor-lease']);
 
 /** The 412 answer of a conditional write, for the OpenAPI document; `noun` names the thing (key, spec). */
 export function preconditionFailedResponse(noun: string) {

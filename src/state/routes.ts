@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { KoorErrorRef, StringEnum, Type, typedRoutes } from '../kernel/schema.js';
 import { badRequest, notFound } from '../kernel/errors.js';
 import {
   DEFAULT_CONTENT_TYPE,
@@ -28,83 +29,50 @@ import {
   setWrittenHeaders,
 } from '../mvcc/http.js';
 
-const keyParams = {
-  type: 'object',
-  properties: { '*': { type: 'string', description: 'The key; may contain /' } },
-  required: ['*'],
-} as const;
+const keyParams = Type.Object({ '*': Type.String({ description: 'The key; may contain /' }) });
 
-const writeResult = {
-  type: 'object',
-  properties: {
-    key: { type: 'string' },
-    version: { type: 'integer' },
-    hash: { type: 'string' },
-    content_type: { type: 'string' },
-    updated_at: { type: 'string' },
-  },
-  required: ['key', 'version', 'hash', 'content_type', 'updated_at'],
-} as const;
+const writeResult = Type.Object({
+  key: Type.String(),
+  version: Type.Integer(),
+  hash: Type.String(),
+  content_type: Type.String(),
+  updated_at: Type.String(),
+});
 
 const preconditionFailed = preconditionFailedResponse('key');
-
-interface KeyParams {
-  '*': string;
-}
-
-interface ReadQuery {
-  history?: string;
-  limit?: number;
-  version?: number;
-  diff?: string;
-}
 
 /** HTTP routes of the state store (SPEC §3). Values are raw bytes of any content type. */
 export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   acceptRawBodies(app);
   const ctx = app.koor;
+  const api = typedRoutes(app);
 
-  app.get<{ Querystring: { prefix?: string } }>('/api/state', {
+  api.get('/api/state', {
     schema: {
       tags: ['state'],
       summary: 'List keys, sorted; ?prefix= filters',
-      querystring: { type: 'object', properties: { prefix: { type: 'string' } } },
+      querystring: Type.Object({ prefix: Type.Optional(Type.String()) }),
       response: {
-        200: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              key: { type: 'string' },
-              version: { type: 'integer' },
-              content_type: { type: 'string' },
-              updated_at: { type: 'string' },
-            },
-            required: ['key', 'version', 'content_type', 'updated_at'],
-          },
-        },
+        200: Type.Array(Type.Object({ key: Type.String(), version: Type.Integer(), content_type: Type.String(), updated_at: Type.String() })),
       },
     },
   }, async (request) => listState(ctx, request.query.prefix ?? ''));
 
-  app.get<{ Params: KeyParams; Querystring: ReadQuery }>('/api/state/*', {
+  api.get('/api/state/*', {
     schema: {
       tags: ['state'],
       summary: 'Read a value (raw), or its history (?history=1&limit=N), an old version (?version=N) or a JSON diff (?diff=A,B)',
       params: keyParams,
-      querystring: {
-        type: 'object',
-        properties: {
-          history: { type: 'string', enum: ['1', 'true'] },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: DEFAULT_HISTORY_LIMIT },
-          version: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
-          diff: { type: 'string', pattern: '^[0-9]+,[0-9]+$', description: 'Two versions: A,B' },
-        },
-      },
+      querystring: Type.Object({
+        history: Type.Optional(StringEnum(['1', 'true'])),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_HISTORY_LIMIT })),
+        version: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+        diff: Type.Optional(Type.String({ pattern: '^[0-9]+,[0-9]+$', description: 'Two versions: A,B' })),
+      }),
       response: {
         200: rawValueResponse,
         304: { description: 'If-None-Match names the current ETag', type: 'null' },
-        404: { $ref: 'KoorError#' },
+        404: KoorErrorRef,
       },
     },
   }, async (request, reply) => {
@@ -124,7 +92,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
     return sendRawValue(request, reply, { data: value.data, contentType: value.content_type, etag: value.etag, version: String(value.version) });
   });
 
-  app.put<{ Params: KeyParams }>('/api/state/*', {
+  api.put('/api/state/*', {
     config: { auditAction: STATE_ACTIONS.put },
     schema: {
       tags: ['state'],
@@ -133,9 +101,9 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
       headers: conditionalHeaders,
       response: {
         200: writeResult,
-        400: { $ref: 'KoorError#' },
+        400: KoorErrorRef,
         412: preconditionFailed,
-        413: { $ref: 'KoorError#' },
+        413: KoorErrorRef,
       },
     },
   }, async (request, reply) => {
@@ -151,31 +119,17 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
     return result;
   });
 
-  app.post<{ Params: KeyParams; Querystring: { rollback: number } }>('/api/state/*', {
+  api.post('/api/state/*', {
     config: { auditAction: STATE_ACTIONS.rollback },
     schema: {
       tags: ['state'],
       summary: 'Restore version N (?rollback=N) as a new version',
       params: keyParams,
-      querystring: {
-        type: 'object',
-        properties: { rollback: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The version to restore' } },
-        required: ['rollback'],
-      },
+      querystring: Type.Object({ rollback: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The version to restore' }) }),
       headers: ifMatchHeader,
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            key: { type: 'string' },
-            version: { type: 'integer' },
-            hash: { type: 'string' },
-            rolled_back: { type: 'integer' },
-            updated_at: { type: 'string' },
-          },
-          required: ['key', 'version', 'hash', 'rolled_back', 'updated_at'],
-        },
-        404: { $ref: 'KoorError#' },
+        200: Type.Object({ key: Type.String(), version: Type.Integer(), hash: Type.String(), rolled_back: Type.Integer(), updated_at: Type.String() }),
+        404: KoorErrorRef,
         412: preconditionFailed,
       },
     },
@@ -187,7 +141,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
     return result;
   });
 
-  app.delete<{ Params: KeyParams }>('/api/state/*', {
+  api.delete('/api/state/*', {
     config: { auditAction: STATE_ACTIONS.delete },
     schema: {
       tags: ['state'],
@@ -195,8 +149,8 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
       params: keyParams,
       headers: ifMatchHeader,
       response: {
-        200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] },
-        404: { $ref: 'KoorError#' },
+        200: Type.Object({ deleted: Type.String() }),
+        404: KoorErrorRef,
         412: preconditionFailed,
       },
     },
