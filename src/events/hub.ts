@@ -1,11 +1,7 @@
-/** An event as stored and as sent on every channel (REST, WebSocket, SSE, webhooks). */
-export interface KoorEvent {
-  id: number;
-  topic: string;
-  data: unknown;
-  source: string;
-  created_at: string;
-}
+import type { KoorEvent } from './schemas.js';
+
+/** An event as stored and as sent on every channel (its schema is in schemas.ts). */
+export type { KoorEvent };
 
 export type EventListener = (event: KoorEvent) => void;
 

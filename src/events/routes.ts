@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HttpError, badRequest } from '../kernel/errors.js';
+import { KoorErrorRef, Type, typedRoutes } from '../kernel/schema.js';
+import { eventSchema, publishBody, subscribeQuery } from './schemas.js';
 import { IntervalJob } from '../kernel/jobs.js';
 import { parseTimeRange } from '../kernel/time-range.js';
 import { EVENT_ACTIONS, publishEvent } from './publish.js';
@@ -11,59 +13,19 @@ import { eventSocketServer, SUBSCRIBE_PATH } from './websocket.js';
 import { eventSourceServer } from './sse.js';
 import { replicaFanOut } from './fanout.js';
 
-export const eventSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    topic: { type: 'string' },
-    data: {},
-    source: { type: 'string' },
-    created_at: { type: 'string', format: 'date-time' },
-  },
-  required: ['id', 'topic', 'data', 'source', 'created_at'],
-} as const;
-
-const errors = { 400: { $ref: 'KoorError#' }, 401: { $ref: 'KoorError#' } };
-
-interface PublishBody {
-  topic: string;
-  data?: unknown;
-  source?: string;
-}
-
-interface HistoryQuerystring {
-  last?: number;
-  topic?: string;
-  from?: string;
-  to?: string;
-  source?: string;
-  after?: string;
-}
-
-interface SubscribeQuerystring {
-  pattern?: string;
-  after?: string;
-  token?: string;
-}
+const errors = { 400: KoorErrorRef, 401: KoorErrorRef };
 
 /** HTTP routes of the events domain: publish, history, live streams, and history pruning. */
 export default async function eventsRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
+  const api = typedRoutes(app);
 
-  app.post<{ Body: PublishBody }>('/api/events/publish', {
+  api.post('/api/events/publish', {
     config: { auditAction: EVENT_ACTIONS.publish },
     schema: {
       summary: 'Publish an event',
       tags: ['events'],
-      body: {
-        type: 'object',
-        properties: {
-          topic: { type: 'string', description: 'Dot-separated segments of letters, digits, "_" and "-"' },
-          data: { description: 'Any JSON value' },
-          source: { type: 'string', maxLength: 256, description: 'Defaults to the calling instance id' },
-        },
-        required: ['topic'],
-      },
+      body: publishBody,
       response: { 200: eventSchema, ...errors },
     },
   }, async (request) => {
@@ -76,22 +38,19 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
     return event;
   });
 
-  app.get<{ Querystring: HistoryQuerystring }>('/api/events/history', {
+  api.get('/api/events/history', {
     schema: {
       summary: 'Stored events, newest first (or oldest first after a cursor)',
       tags: ['events'],
-      querystring: {
-        type: 'object',
-        properties: {
-          last: { type: 'integer', minimum: 1, default: 50, description: `At most this many (capped at ${MAX_HISTORY})` },
-          topic: { type: 'string', description: 'Topic pattern: "*" alone = all, "*" = one segment, "**" = one or more' },
-          from: { type: 'string', description: 'RFC 3339; events created at or after' },
-          to: { type: 'string', description: 'RFC 3339; events created at or before' },
-          source: { type: 'string' },
-          after: { type: 'string', description: 'Event id cursor: events with a greater id, oldest first' },
-        },
-      },
-      response: { 200: { type: 'array', items: eventSchema }, ...errors },
+      querystring: Type.Object({
+        last: Type.Optional(Type.Integer({ minimum: 1, default: 50, description: `At most this many (capped at ${MAX_HISTORY})` })),
+        topic: Type.Optional(Type.String({ description: 'Topic pattern: "*" alone = all, "*" = one segment, "**" = one or more' })),
+        from: Type.Optional(Type.String({ description: 'RFC 3339; events created at or after' })),
+        to: Type.Optional(Type.String({ description: 'RFC 3339; events created at or before' })),
+        source: Type.Optional(Type.String()),
+        after: Type.Optional(Type.String({ description: 'Event id cursor: events with a greater id, oldest first' })),
+      }),
+      response: { 200: Type.Array(eventSchema), ...errors },
     },
   }, async (request, reply) => {
     const q = request.query;
@@ -112,7 +71,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
   // One route for both kinds of stream: an upgrade goes to wsHandler, a plain GET to the handler.
   app.decorateRequest('eventSubscription', null);
   const openEventSource = eventSourceServer(app);
-  app.route<{ Querystring: SubscribeQuerystring }>({
+  api.route({
     method: 'GET',
     url: SUBSCRIBE_PATH,
     preHandler: readSubscription,
@@ -124,18 +83,11 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
         '`after` (or the `Last-Event-ID` header) replays stored events after that id first, then continues live. ' +
         'A subscriber that falls 64 events behind gets `{"dropped": N, "resume_after": ID}` in place of what it lost.',
       tags: ['events'],
-      querystring: {
-        type: 'object',
-        properties: {
-          pattern: { type: 'string', default: '*' },
-          after: { type: 'string' },
-          token: { type: 'string', description: 'The bearer token, for clients that cannot set headers' },
-        },
-      },
+      querystring: subscribeQuery,
       response: {
         200: { description: 'text/event-stream of `id:`/`data:` frames', type: 'string' },
         ...errors,
-        426: { $ref: 'KoorError#' },
+        426: KoorErrorRef,
       },
     },
     handler: async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../kernel/errors.js';
 import { TopicPattern, TopicPatternError } from './topics.js';
+import type { SubscribeQuery } from './schemas.js';
 
 /** What a live subscriber asked for: a topic pattern and an optional resume cursor. */
 export interface Subscription {
@@ -45,8 +46,8 @@ declare module 'fastify' {
  * `Last-Event-ID` header a reconnecting EventSource sends) before any stream opens, so a bad
  * value is an ordinary 400 answer, for a WebSocket upgrade as for Server-Sent Events.
  */
-export async function readSubscription(request: FastifyRequest): Promise<void> {
-  const query = request.query as { pattern?: string; after?: string };
+export async function readSubscription(request: FastifyRequest<{ Querystring: SubscribeQuery }>): Promise<void> {
+  const { query } = request;
   const lastEventId = request.headers['last-event-id'];
   request.eventSubscription = query.after !== undefined
     ? parseSubscription(query.pattern, query.after)

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from '../kernel/errors.js';
+import { KoorErrorRef, StringEnum, Type, typedRoutes } from '../kernel/schema.js';
 import { writePrecondition } from '../mvcc/preconditions.js';
 import { leaseFence } from '../leases/fencing.js';
 import {
@@ -16,72 +17,46 @@ import {
 } from '../mvcc/http.js';
 import { DEFAULT_CONTENT_TYPE, SPEC_ACTIONS, deleteSpec, getSpec, listSpecs, putSpec, specAtVersion, specHistory } from './specs.js';
 
-const projectParams = {
-  type: 'object',
-  properties: { project: { type: 'string' } },
-  required: ['project'],
-} as const;
+const projectParams = Type.Object({ project: Type.String() });
 
-const specParams = {
-  type: 'object',
-  properties: { project: { type: 'string' }, name: { type: 'string' } },
-  required: ['project', 'name'],
-} as const;
+const specParams = Type.Object({ project: Type.String(), name: Type.String() });
 
 const preconditionFailed = preconditionFailedResponse('spec');
-
-interface SpecParams {
-  project: string;
-  name: string;
-}
 
 /** HTTP routes of the spec registry (SPEC §4): per-project named documents, versioned like state. */
 export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   acceptRawBodies(app);
   const ctx = app.koor;
+  const api = typedRoutes(app);
 
-  app.get<{ Params: { project: string } }>('/api/specs/:project', {
+  api.get('/api/specs/:project', {
     schema: {
       tags: ['specs'],
       summary: "List a project's specs, sorted by name",
       params: projectParams,
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            project: { type: 'string' },
-            specs: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { name: { type: 'string' }, version: { type: 'integer' }, updated_at: { type: 'string' } },
-                required: ['name', 'version', 'updated_at'],
-              },
-            },
-          },
-          required: ['project', 'specs'],
-        },
+        200: Type.Object({
+          project: Type.String(),
+          specs: Type.Array(Type.Object({ name: Type.String(), version: Type.Integer(), updated_at: Type.String() })),
+        }),
       },
     },
   }, async (request) => ({ project: request.params.project, specs: await listSpecs(ctx, request.params.project) }));
 
-  app.get<{ Params: SpecParams; Querystring: { history?: string; limit?: number; version?: number } }>('/api/specs/:project/:name', {
+  api.get('/api/specs/:project/:name', {
     schema: {
       tags: ['specs'],
       summary: 'Read a spec (raw), an old version (?version=N) or its history (?history=1&limit=N)',
       params: specParams,
-      querystring: {
-        type: 'object',
-        properties: {
-          history: { type: 'string', enum: ['1', 'true'] },
-          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-          version: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
-        },
-      },
+      querystring: Type.Object({
+        history: Type.Optional(StringEnum(['1', 'true'])),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+        version: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+      }),
       response: {
         200: rawValueResponse,
         304: { description: 'If-None-Match names the current ETag', type: 'null' },
-        404: { $ref: 'KoorError#' },
+        404: KoorErrorRef,
       },
     },
   }, async (request, reply) => {
@@ -94,7 +69,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
     return sendRawValue(request, reply, { data: spec.data, contentType: spec.content_type, etag: spec.etag, version: String(spec.version) });
   });
 
-  app.put<{ Params: SpecParams }>('/api/specs/:project/:name', {
+  api.put('/api/specs/:project/:name', {
     config: { auditAction: SPEC_ACTIONS.put },
     schema: {
       tags: ['specs'],
@@ -102,20 +77,10 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
       params: specParams,
       headers: conditionalHeaders,
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            project: { type: 'string' },
-            name: { type: 'string' },
-            version: { type: 'integer' },
-            hash: { type: 'string' },
-            updated_at: { type: 'string' },
-          },
-          required: ['project', 'name', 'version', 'hash', 'updated_at'],
-        },
-        400: { $ref: 'KoorError#' },
+        200: Type.Object({ project: Type.String(), name: Type.String(), version: Type.Integer(), hash: Type.String(), updated_at: Type.String() }),
+        400: KoorErrorRef,
         412: preconditionFailed,
-        413: { $ref: 'KoorError#' },
+        413: KoorErrorRef,
       },
     },
   }, async (request, reply) => {
@@ -132,7 +97,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
     return result;
   });
 
-  app.delete<{ Params: SpecParams }>('/api/specs/:project/:name', {
+  api.delete('/api/specs/:project/:name', {
     config: { auditAction: SPEC_ACTIONS.delete },
     schema: {
       tags: ['specs'],
@@ -140,8 +105,8 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
       params: specParams,
       headers: ifMatchHeader,
       response: {
-        200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] },
-        404: { $ref: 'KoorError#' },
+        200: Type.Object({ deleted: Type.String() }),
+        404: KoorErrorRef,
         412: preconditionFailed,
       },
     },
