@@ -21,43 +21,10 @@ export const INSTANCE_ACTIONS = {
 } as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-/** An instance as every channel shows it. The token is never part of it. */
-export interface Instance {
-  id: string;
-  name: string;
-  workspace: string;
-  intent: string;
-  stack: string;
-  capabilities: string[];
-  status: InstanceStatus;
-  registered_at: string;
-  last_seen: string;
-  /** The agent's running service, or '' when it has none. */
-  base_url: string;
-}
-
-/** What registration answers: the instance plus its token, the only time the token is shown. */
-export interface RegisteredInstance extends Instance {
-  token: string;
-}
-
-export interface InstanceFilter {
-  name?: string;
-  workspace?: string;
-  stack?: string;
-  /** Instances that list this capability. */
-  capability?: string;
-  status?: string;
-}
-
-export interface RegisterInput {
-  name: string;
-  workspace?: string;
-  intent?: string;
-  stack?: string;
-  capabilities?: string[];
-  base_url?: string;
-}
+// Instance, RegisteredInstance, InstanceFilter and RegisterInput are the static types of the
+// route schemas (schemas.ts).
+import type { Instance, InstanceFilter, RegisteredInstance, RegisterInput } from './schemas.js';
+export type { Instance, InstanceFilter, RegisteredInstance, RegisterInput };
 
 // Limits keep one agent from filling the registry with megabytes; they are far above real use.
 export const LIMITS = { name: 200, workspace: 1000, intent: 2000, stack: 200, capability: 200, capabilities: 100, baseUrl: 2000 };

@@ -5,107 +5,59 @@ import {
   getInstance,
   heartbeat,
   INSTANCE_ACTIONS,
-  INSTANCE_STATUSES,
-  LIMITS,
   listInstances,
   listStaleInstances,
   registerInstance,
   setCapabilities,
   setIntent,
-  type InstanceFilter,
-  type RegisterInput,
 } from './instances.js';
+import { capabilitiesSchema, instanceFilter, instanceSchema, intentBody, registerBody, registeredInstanceSchema } from './schemas.js';
+import { KoorErrorRef, Type, typedRoutes } from '../kernel/schema.js';
 
 const tags = ['instances'];
-const error = { $ref: 'KoorError#' };
+const error = KoorErrorRef;
 
-const capabilitiesSchema = { type: 'array', items: { type: 'string' }, maxItems: LIMITS.capabilities } as const;
-
-export const instanceSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    workspace: { type: 'string' },
-    intent: { type: 'string' },
-    stack: { type: 'string' },
-    capabilities: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string', enum: [...INSTANCE_STATUSES] },
-    registered_at: { type: 'string', format: 'date-time' },
-    last_seen: { type: 'string', format: 'date-time' },
-    base_url: { type: 'string' },
-  },
-  required: ['id', 'name', 'workspace', 'intent', 'stack', 'capabilities', 'status', 'registered_at', 'last_seen', 'base_url'],
-} as const;
-
-const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1 } }, required: ['id'] } as const;
+const idParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
 /** HTTP routes of the instance registry (SPEC §7). */
 export default async function instancesRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
+  const api = typedRoutes(app);
 
-  app.post<{ Body: RegisterInput }>('/api/instances/register', {
+  api.post('/api/instances/register', {
     config: { auditAction: INSTANCE_ACTIONS.register },
     schema: {
       tags,
       summary: 'Register an agent instance; the answer carries its token, shown only here',
-      body: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', maxLength: LIMITS.name },
-          workspace: { type: 'string', maxLength: LIMITS.workspace },
-          intent: { type: 'string', maxLength: LIMITS.intent },
-          stack: { type: 'string', maxLength: LIMITS.stack },
-          capabilities: capabilitiesSchema,
-          base_url: { type: 'string', maxLength: LIMITS.baseUrl, description: 'http(s) URL of the agent\'s running service' },
-        },
-        required: ['name'],
-      },
+      body: registerBody,
       response: {
-        200: {
-          ...instanceSchema,
-          properties: { ...instanceSchema.properties, token: { type: 'string', description: 'the instance token; store it, it is never shown again' } },
-          required: [...instanceSchema.required, 'token'],
-        },
+        200: registeredInstanceSchema,
         400: error,
         403: error,
       },
     },
   }, async (request) => registerInstance(ctx, request.body, request.actor));
 
-  app.get<{ Querystring: InstanceFilter }>('/api/instances', {
+  api.get('/api/instances', {
     schema: {
       tags,
       summary: 'List instances, optionally filtered',
-      querystring: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' },
-          workspace: { type: 'string' },
-          stack: { type: 'string' },
-          capability: { type: 'string' },
-          status: { type: 'string', enum: [...INSTANCE_STATUSES] },
-        },
-      },
-      response: { 200: { type: 'array', items: instanceSchema } },
+      querystring: instanceFilter,
+      response: { 200: Type.Array(instanceSchema) },
     },
   }, async (request) => listInstances(ctx, request.query));
 
-  app.get('/api/instances/stale', {
-    schema: { tags, summary: 'List stale instances', response: { 200: { type: 'array', items: instanceSchema } } },
+  api.get('/api/instances/stale', {
+    schema: { tags, summary: 'List stale instances', response: { 200: Type.Array(instanceSchema) } },
   }, async () => listStaleInstances(ctx));
 
-  app.get<{ Params: { id: string } }>('/api/instances/:id', {
+  api.get('/api/instances/:id', {
     schema: { tags, summary: 'Get one instance', params: idParams, response: { 200: instanceSchema, 404: error } },
   }, async (request) => getInstance(ctx, request.params.id));
 
-  const idStatus = {
-    type: 'object',
-    properties: { id: { type: 'string' }, status: { type: 'string' } },
-    required: ['id', 'status'],
-  } as const;
+  const idStatus = Type.Object({ id: Type.String(), status: Type.String() });
 
-  app.post<{ Params: { id: string } }>('/api/instances/:id/heartbeat', {
+  api.post('/api/instances/:id/heartbeat', {
     config: { auditAction: INSTANCE_ACTIONS.heartbeat },
     schema: {
       tags,
@@ -118,7 +70,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
     return { id: instance.id, status: 'ok' };
   });
 
-  app.post<{ Params: { id: string } }>('/api/instances/:id/activate', {
+  api.post('/api/instances/:id/activate', {
     config: { auditAction: INSTANCE_ACTIONS.activate },
     schema: { tags, summary: 'Mark an instance active', params: idParams, response: { 200: idStatus, 404: error } },
   }, async (request) => {
@@ -126,15 +78,15 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
     return { id: instance.id, status: instance.status };
   });
 
-  app.post<{ Params: { id: string }; Body: { intent: string } }>('/api/instances/:id/intent', {
+  api.post('/api/instances/:id/intent', {
     config: { auditAction: INSTANCE_ACTIONS.intent },
     schema: {
       tags,
       summary: 'Set what an instance is working on now (also a sign of life), as MCP set_intent does',
       params: idParams,
-      body: { type: 'object', properties: { intent: { type: 'string', maxLength: LIMITS.intent } }, required: ['intent'] },
+      body: intentBody,
       response: {
-        200: { type: 'object', properties: { id: { type: 'string' }, intent: { type: 'string' }, status: { type: 'string' } }, required: ['id', 'intent', 'status'] },
+        200: Type.Object({ id: Type.String(), intent: Type.String(), status: Type.String() }),
         400: error,
         404: error,
       },
@@ -144,19 +96,15 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
     return { id: instance.id, intent: instance.intent, status: instance.status };
   });
 
-  app.post<{ Params: { id: string }; Body: { capabilities: string[] } }>('/api/instances/:id/capabilities', {
+  api.post('/api/instances/:id/capabilities', {
     config: { auditAction: INSTANCE_ACTIONS.capabilities },
     schema: {
       tags,
       summary: "Replace an instance's capability list",
       params: idParams,
-      body: { type: 'object', properties: { capabilities: capabilitiesSchema }, required: ['capabilities'] },
+      body: Type.Object({ capabilities: capabilitiesSchema }),
       response: {
-        200: {
-          type: 'object',
-          properties: { id: { type: 'string' }, capabilities: { type: 'array', items: { type: 'string' } } },
-          required: ['id', 'capabilities'],
-        },
+        200: Type.Object({ id: Type.String(), capabilities: Type.Array(Type.String()) }),
         400: error,
         404: error,
       },
@@ -166,13 +114,13 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
     return { id: instance.id, capabilities: instance.capabilities };
   });
 
-  app.delete<{ Params: { id: string } }>('/api/instances/:id', {
+  api.delete('/api/instances/:id', {
     config: { auditAction: INSTANCE_ACTIONS.deregister },
     schema: {
       tags,
       summary: 'Deregister an instance; its token stops working at once',
       params: idParams,
-      response: { 200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] }, 404: error },
+      response: { 200: Type.Object({ deleted: Type.String() }), 404: error },
     },
   }, async (request) => {
     const instance = await deregisterInstance(ctx, request.params.id, request.actor);
