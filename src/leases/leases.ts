@@ -30,49 +30,10 @@ export type ReleaseReason = 'released' | 'expired' | 'holder_stale' | 'holder_de
 /** What a person reads as the holder when a lease is held by the admin (or anyone in local mode). */
 export const HUMAN = 'human';
 
-/** A lease as every channel shows it. */
-export interface Lease {
-  id: string;
-  resources: string[];
-  mode: LeaseMode;
-  holder: string;
-  holder_name: string;
-  project: string;
-  reason: string;
-  fence: number;
-  acquired_at: string;
-  expires_at: string;
-}
-
-/** A lease that stands in the way, with what its holder said it is doing. */
-export interface LeaseConflict {
-  id: string;
-  holder: string;
-  holder_name: string;
-  /** The holder's current intent (from the instance registry), '' when it has none. */
-  intent: string;
-  /** Why the lease was taken. */
-  reason: string;
-  mode: LeaseMode;
-  /** Those of its resources that overlap what was asked for. */
-  resources: string[];
-  expires_at: string;
-}
-
-export interface AcquireInput {
-  resources: unknown;
-  mode?: LeaseMode;
-  ttl?: string;
-  reason?: string;
-  project?: string;
-}
-
-export interface LeaseFilter {
-  holder?: string;
-  project?: string;
-  /** Only leases with a resource that overlaps this path (or glob, or name). */
-  resource?: string;
-}
+// Lease, LeaseConflict, AcquireInput and LeaseFilter are the static types of the route
+// schemas (schemas.ts).
+import type { AcquireInput, Lease, LeaseConflict, LeaseFilter } from './schemas.js';
+export type { AcquireInput, Lease, LeaseConflict, LeaseFilter };
 
 /** Who holds what a caller acquires: its instance, or `admin` / `anonymous` for a person. */
 export const holderOf = (actor: Actor) => actor.instanceId ?? actor.id;

@@ -15,23 +15,22 @@ import {
   listLeases,
   releaseLease,
   renewLease,
-  type AcquireInput,
   type Lease,
   type LeaseConflict,
-  type LeaseFilter,
-  type LeaseMode,
 } from './leases.js';
-import { acquireBody, checkBody, conflictResponse, conflictSchema, idParams, leaseSchema, listQuery, renewBody, waitQuery } from './schemas.js';
+import { acquireBody, checkBody, conflictResponse, conflictSchema, idParams, leaseSchema, listQuery, releasedSchema, renewBody, waitQuery } from './schemas.js';
+import { KoorErrorRef, Type, typedRoutes } from '../kernel/schema.js';
 
 const tags = ['leases'];
-const error = { $ref: 'KoorError#' };
+const error = KoorErrorRef;
 
 /** HTTP routes of leases (SPEC §16), and the job that ends leases that ran out or lost their holder. */
 export default async function leasesRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
   const abandoned = heldRequests(app);
+  const api = typedRoutes(app);
 
-  app.post<{ Body: AcquireInput; Querystring: { wait?: string } }>('/api/leases', {
+  api.post('/api/leases', {
     config: { auditAction: LEASE_ACQUIRE },
     schema: {
       tags,
@@ -80,7 +79,7 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
     return reply.code(201).send(lease);
   });
 
-  app.post<{ Params: { id: string }; Body: { ttl?: string } | null }>('/api/leases/:id/renew', {
+  api.post('/api/leases/:id/renew', {
     config: { auditAction: LEASE_RENEW },
     schema: {
       tags,
@@ -91,31 +90,31 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
     },
   }, async (request) => renewLease(ctx, request.params.id, request.body?.ttl, request.actor));
 
-  app.delete<{ Params: { id: string } }>('/api/leases/:id', {
+  api.delete('/api/leases/:id', {
     config: { auditAction: LEASE_RELEASE },
     schema: {
       tags,
       summary: 'Release a lease (only its holder or the admin)',
       params: idParams,
-      response: { 200: { type: 'object', properties: { released: { type: 'string' } }, required: ['released'] }, 403: error, 404: error },
+      response: { 200: releasedSchema, 403: error, 404: error },
     },
   }, async (request) => releaseLease(ctx, request.params.id, request.actor));
 
-  app.get<{ Querystring: LeaseFilter }>('/api/leases', {
+  api.get('/api/leases', {
     schema: {
       tags,
       summary: 'Active leases, oldest first; filters holder, project, resource=PATH',
       querystring: listQuery,
-      response: { 200: { type: 'array', items: leaseSchema }, 400: error },
+      response: { 200: Type.Array(leaseSchema), 400: error },
     },
   }, async (request) => listLeases(ctx, request.query));
 
-  app.post<{ Body: { paths: string[]; project?: string; mode?: LeaseMode } }>('/api/leases/check', {
+  api.post('/api/leases/check', {
     schema: {
       tags,
       summary: "What stops the caller from changing these paths: other holders' leases that overlap them",
       body: checkBody,
-      response: { 200: { type: 'object', properties: { conflicts: { type: 'array', items: conflictSchema } }, required: ['conflicts'] }, 400: error },
+      response: { 200: Type.Object({ conflicts: Type.Array(conflictSchema) }), 400: error },
     },
   }, async (request) => ({ conflicts: await checkLeases(ctx, request.body, request.actor) }));
 
