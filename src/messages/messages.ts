@@ -22,50 +22,10 @@ const MAX_THREAD = 1000;
 export const IMPORTANCE = ['normal', 'high'] as const;
 export type Importance = (typeof IMPORTANCE)[number];
 
-export interface SendInput {
-  to: string[];
-  body: unknown;
-  subject?: string;
-  thread_id?: string;
-  importance?: Importance;
-  ack_required?: boolean;
-}
-
-export interface Sent {
-  id: number;
-  thread_id: string;
-  recipients: string[];
-  created_at: string;
-}
-
-/** A message as its reader sees it, with the reader's own receipts. */
-export interface Message {
-  id: number;
-  thread_id: string;
-  /** The sender's instance id, or `human`. */
-  from: string;
-  from_name: string;
-  subject: string;
-  body: unknown;
-  importance: Importance;
-  ack_required: boolean;
-  created_at: string;
-  /** When the reader marked it read / acknowledged it; null when not (or not a recipient). */
-  read_at: string | null;
-  acked_at: string | null;
-}
-
-export interface Receipt {
-  id: string;
-  name: string;
-  read_at: string | null;
-  acked_at: string | null;
-}
-
-/** A message in a thread: also who it went to, and their receipts. */
-export interface ThreadMessage extends Message {
-  to: Receipt[];
-}
+// SendInput, Sent, Message, Receipt and ThreadMessage are the static types of the route
+// schemas (schemas.ts).
+import type { Message, Receipt, SendInput, Sent, ThreadMessage } from './schemas.js';
+export type { Message, Receipt, SendInput, Sent, ThreadMessage };
 
 export interface InboxQuery {
   /** Admin only: another mailbox than the caller's own. */

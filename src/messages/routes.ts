@@ -14,27 +14,20 @@ import {
   readThread,
   sendMessage,
   unreadCounts,
-  type SendInput,
 } from './messages.js';
-import { inboxQuery, messageIdParams, messageSchema, receiptSchema, sendBody, sentSchema, threadSchema, unreadSchema } from './schemas.js';
+import { inboxQuery, messageIdParams, messageSchema, receiptSchema, sendBody, sentSchema, threadParams, threadSchema, unreadSchema } from './schemas.js';
+import { KoorErrorRef, Type, typedRoutes } from '../kernel/schema.js';
 
 const tags = ['messages'];
-const error = { $ref: 'KoorError#' };
-
-interface InboxQuerystring {
-  instance?: string;
-  unread?: string;
-  after?: number;
-  limit?: number;
-  wait?: string;
-}
+const error = KoorErrorRef;
 
 /** HTTP routes of direct messages (SPEC §17), and the job that prunes old ones. */
 export default async function messagesRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
   const abandoned = heldRequests(app);
+  const api = typedRoutes(app);
 
-  app.post<{ Body: SendInput }>('/api/messages', {
+  api.post('/api/messages', {
     config: { auditAction: MESSAGE_SEND },
     schema: {
       tags,
@@ -44,12 +37,12 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
     },
   }, async (request, reply) => reply.code(201).send(await sendMessage(ctx, request.body, request.actor)));
 
-  app.get<{ Querystring: InboxQuerystring }>('/api/messages/inbox', {
+  api.get('/api/messages/inbox', {
     schema: {
       tags,
       summary: "The caller's messages, newest first (reading marks nothing read); ?wait=30s holds until an unread one is there",
       querystring: inboxQuery,
-      response: { 200: { type: 'array', items: messageSchema }, 400: error, 403: error },
+      response: { 200: Type.Array(messageSchema), 400: error, 403: error },
     },
   }, async (request, reply) => {
     const q = request.query;
@@ -69,7 +62,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
     }, waitMs, abandoned(reply));
   });
 
-  app.get('/api/messages/unread', {
+  api.get('/api/messages/unread', {
     schema: {
       tags,
       summary: 'Unread messages per inbox (the admin sees every inbox, an agent its own)',
@@ -77,27 +70,27 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
     },
   }, async (request) => unreadCounts(ctx, request.actor));
 
-  app.post<{ Params: { id: number } }>('/api/messages/:id/read', {
+  api.post('/api/messages/:id/read', {
     config: { auditAction: MESSAGE_READ },
-    schema: { tags, summary: 'Mark a message read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema('read_at'), 403: error, 404: error } },
+    schema: { tags, summary: 'Mark a message read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema.read_at, 403: error, 404: error } },
   }, async (request) => {
     const { id, read_at } = await markMessage(ctx, request.params.id, 'read', request.actor);
     return { id, read_at };
   });
 
-  app.post<{ Params: { id: number } }>('/api/messages/:id/ack', {
+  api.post('/api/messages/:id/ack', {
     config: { auditAction: MESSAGE_ACK },
-    schema: { tags, summary: 'Acknowledge a message, which also marks it read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema('acked_at'), 403: error, 404: error } },
+    schema: { tags, summary: 'Acknowledge a message, which also marks it read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema.acked_at, 403: error, 404: error } },
   }, async (request) => {
     const { id, acked_at } = await markMessage(ctx, request.params.id, 'ack', request.actor);
     return { id, acked_at };
   });
 
-  app.get<{ Params: { thread_id: string } }>('/api/messages/threads/:thread_id', {
+  api.get('/api/messages/threads/:thread_id', {
     schema: {
       tags,
       summary: 'A thread, oldest first: the messages the caller sent or received (the admin: all), with receipts',
-      params: { type: 'object', properties: { thread_id: { type: 'string', minLength: 1 } }, required: ['thread_id'] },
+      params: threadParams,
       response: { 200: threadSchema, 404: error },
     },
   }, async (request) => readThread(ctx, request.params.thread_id, request.actor));
