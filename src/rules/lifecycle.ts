@@ -5,24 +5,9 @@ import { RULE_ACTIONS, getRule, normalizeRule, upsertRule } from './rules.js';
 // A rule learned by an agent starts as `proposed`; a human (or lead agent) accepts or rejects
 // it. Only accepted rules fire.
 
-export interface ProposeInput {
-  project: string;
-  rule_id: string;
-  pattern: string;
-  message: string;
-  severity?: string;
-  match_type?: string;
-  stack?: string;
-  applies_to?: string[];
-  proposed_by?: string;
-  context?: string;
-}
-
-export interface RuleStatus {
-  project: string;
-  rule_id: string;
-  status: string;
-}
+// ProposeInput and RuleStatus are the static types of the route schemas (schemas.ts).
+import type { ProposeInput, RuleStatus } from './schemas.js';
+export type { ProposeInput, RuleStatus };
 
 /**
  * Records a learned rule as proposed and publishes `rule.proposed`. Re-proposing a proposed or

@@ -1,30 +1,31 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../kernel/errors.js';
-import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, RULE_ACTIONS, SOURCES, exportRules, importRules, listRules, replaceLocalRules, type RuleInput } from './rules.js';
+import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, RULE_ACTIONS, SOURCES, exportRules, importRules, listRules, replaceLocalRules } from './rules.js';
 import { MAX_VIOLATIONS, SCAN_TIME_LIMIT_MS } from './scan.js';
-import { acceptRule, deleteRule, proposeRule, rejectRule, type ProposeInput } from './lifecycle.js';
-import { validateContent, type ValidateInput } from './validate.js';
-import { projectParam, ruleInputSchema, ruleSchema, ruleStatusSchema } from './schemas.js';
+import { acceptRule, deleteRule, proposeRule, rejectRule } from './lifecycle.js';
+import { validateContent } from './validate.js';
+import { projectParam, proposeBody, ruleInputSchema, ruleSchema, ruleStatusSchema, validateBody, violationSchema } from './schemas.js';
+import { KoorErrorRef, StringEnum, Type, typedRoutes } from '../kernel/schema.js';
 
-const errors = { 400: { $ref: 'KoorError#' }, 404: { $ref: 'KoorError#' } };
+const errors = { 400: KoorErrorRef, 404: KoorErrorRef };
+const projectParams = Type.Object({ project: projectParam });
+const ruleParams = Type.Object({ project: projectParam, rule_id: Type.String({ minLength: 1 }) });
 
 /** HTTP routes of the rules domain: rule sets, validation and the rule lifecycle. */
 export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
+  const api = typedRoutes(app);
 
-  app.get<{ Params: { project: string }; Querystring: { stack?: string; status?: string } }>('/api/validate/:project/rules', {
+  api.get('/api/validate/:project/rules', {
     schema: {
       tags: ['rules'],
       summary: "The rules that apply to a project (its own and _global); accepted ones unless ?status= says otherwise",
-      params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
-      querystring: {
-        type: 'object',
-        properties: {
-          stack: { type: 'string' },
-          status: { type: 'string', enum: ['accepted', 'proposed', 'rejected', 'all'] },
-        },
-      },
-      response: { 200: { type: 'object', properties: { project: { type: 'string' }, rules: { type: 'array', items: ruleSchema } } } },
+      params: projectParams,
+      querystring: Type.Object({
+        stack: Type.Optional(Type.String()),
+        status: Type.Optional(StringEnum(['accepted', 'proposed', 'rejected', 'all'])),
+      }),
+      response: { 200: Type.Partial(Type.Object({ project: Type.String(), rules: Type.Array(ruleSchema) })) },
     },
   }, async (request) => {
     const { project } = request.params;
@@ -32,52 +33,33 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
     return { project, rules };
   });
 
-  app.put<{ Params: { project: string }; Body: RuleInput[] }>('/api/validate/:project/rules', {
+  api.put('/api/validate/:project/rules', {
     config: { auditAction: RULE_ACTIONS.put },
     schema: {
       tags: ['rules'],
       summary: "Replace the project's local rules",
-      params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
-      body: { type: 'array', items: ruleInputSchema, maxItems: MAX_RULES_PER_WRITE },
-      response: { 200: { type: 'object', properties: { project: { type: 'string' }, count: { type: 'integer' } } }, ...errors },
+      params: projectParams,
+      body: Type.Array(ruleInputSchema, { maxItems: MAX_RULES_PER_WRITE }),
+      response: { 200: Type.Partial(Type.Object({ project: Type.String(), count: Type.Integer() })), ...errors },
     },
   }, async (request) => {
     const count = await replaceLocalRules(ctx, request.params.project, request.body, request.actor);
     return { project: request.params.project, count };
   });
 
-  app.post<{ Params: { project: string }; Body: ValidateInput }>('/api/validate/:project', {
+  api.post('/api/validate/:project', {
     schema: {
       tags: ['rules'],
       summary: 'Check content against the accepted rules of the project and _global',
-      params: { type: 'object', properties: { project: projectParam }, required: ['project'] },
-      body: {
-        type: 'object',
-        required: ['content'],
-        properties: { filename: { type: 'string' }, content: { type: 'string' }, stack: { type: 'string' } },
-      },
+      params: projectParams,
+      body: validateBody,
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            project: { type: 'string' },
-            violations: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  rule_id: { type: 'string' },
-                  severity: { type: 'string' },
-                  message: { type: 'string' },
-                  line: { type: 'integer' },
-                  match: { type: 'string' },
-                },
-              },
-            },
-            count: { type: 'integer' },
-            truncated: { type: 'boolean', description: `Present (true) when the list is incomplete: more than ${MAX_VIOLATIONS} violations, or the scan reached its ${SCAN_TIME_LIMIT_MS / 1000} s limit` },
-          },
-        },
+        200: Type.Partial(Type.Object({
+          project: Type.String(),
+          violations: Type.Array(violationSchema),
+          count: Type.Integer(),
+          truncated: Type.Boolean({ description: `Present (true) when the list is incomplete: more than ${MAX_VIOLATIONS} violations, or the scan reached its ${SCAN_TIME_LIMIT_MS / 1000} s limit` }),
+        })),
         400: errors[400],
       },
     },
@@ -93,44 +75,44 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
     return { project, violations, count: violations.length, ...(truncated ? { truncated } : {}) };
   });
 
-  app.post<{ Body: ProposeInput }>('/api/rules/propose', {
+  api.post('/api/rules/propose', {
     config: { auditAction: RULE_ACTIONS.propose },
     schema: {
       tags: ['rules'],
       summary: 'Propose a learned rule (status proposed); publishes rule.proposed',
-      body: { ...ruleInputSchema, required: ['project', 'rule_id', 'pattern'] },
-      response: { 200: ruleStatusSchema, 400: errors[400], 409: { $ref: 'KoorError#' } },
+      body: proposeBody,
+      response: { 200: ruleStatusSchema, 400: errors[400], 409: KoorErrorRef },
     },
   }, async (request) => proposeRule(ctx, request.body, request.actor));
 
   for (const [verb, decide] of [['accept', acceptRule], ['reject', rejectRule]] as const) {
-    app.post<{ Params: { project: string; rule_id: string } }>(`/api/rules/:project/:rule_id/${verb}`, {
+    api.post(`/api/rules/:project/:rule_id/${verb}`, {
       config: { auditAction: RULE_ACTIONS[verb] },
       schema: {
         tags: ['rules'],
         summary: `${verb === 'accept' ? 'Accept' : 'Reject'} a proposed rule`,
-        params: { type: 'object', properties: { project: projectParam, rule_id: { type: 'string', minLength: 1 } }, required: ['project', 'rule_id'] },
+        params: ruleParams,
         response: { 200: ruleStatusSchema, 404: errors[404] },
       },
     }, async (request) => decide(ctx, request.params.project, request.params.rule_id, request.actor));
   }
 
-  app.delete<{ Params: { project: string; rule_id: string } }>('/api/rules/:project/:rule_id', {
+  api.delete('/api/rules/:project/:rule_id', {
     config: { auditAction: RULE_ACTIONS.delete },
     schema: {
       tags: ['rules'],
       summary: 'Delete one rule, whatever its source and status',
-      params: { type: 'object', properties: { project: projectParam, rule_id: { type: 'string', minLength: 1 } }, required: ['project', 'rule_id'] },
-      response: { 200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] }, 404: errors[404] },
+      params: ruleParams,
+      response: { 200: Type.Object({ deleted: Type.String() }), 404: errors[404] },
     },
   }, async (request) => deleteRule(ctx, request.params.project, request.params.rule_id, request.actor));
 
-  app.get<{ Querystring: { source?: string } }>('/api/rules/export', {
+  api.get('/api/rules/export', {
     schema: {
       tags: ['rules'],
       summary: `Accepted rules of the given sources (default ${DEFAULT_EXPORT_SOURCES.join(',')}), ready for import`,
-      querystring: { type: 'object', properties: { source: { type: 'string' } } },
-      response: { 200: { type: 'array', items: ruleSchema }, 400: errors[400] },
+      querystring: Type.Object({ source: Type.Optional(Type.String()) }),
+      response: { 200: Type.Array(ruleSchema), 400: errors[400] },
     },
   }, async (request) => {
     const named = (request.query.source ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -142,14 +124,14 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
     return exportRules(ctx, sources);
   });
 
-  app.post<{ Body: RuleInput[]; Querystring: { project?: string } }>('/api/rules/import', {
+  api.post('/api/rules/import', {
     config: { auditAction: RULE_ACTIONS.import },
     schema: {
       tags: ['rules'],
       summary: 'Upsert rules as accepted (source defaults to external; ?project= for rules without one)',
-      querystring: { type: 'object', properties: { project: projectParam } },
-      body: { type: 'array', items: ruleInputSchema, maxItems: MAX_RULES_PER_WRITE },
-      response: { 200: { type: 'object', properties: { imported: { type: 'integer' } } }, 400: errors[400] },
+      querystring: Type.Object({ project: Type.Optional(projectParam) }),
+      body: Type.Array(ruleInputSchema, { maxItems: MAX_RULES_PER_WRITE }),
+      response: { 200: Type.Partial(Type.Object({ imported: Type.Integer() })), 400: errors[400] },
     },
   }, async (request) => ({ imported: await importRules(ctx, request.body, request.actor, { project: request.query.project }) }));
 }

@@ -34,38 +34,9 @@ export const STATUSES = ['accepted', 'proposed', 'rejected'] as const;
  */
 export const MAX_RULES_PER_WRITE = 10_000;
 
-export interface Rule {
-  project: string;
-  rule_id: string;
-  severity: string;
-  match_type: string;
-  pattern: string;
-  message: string;
-  applies_to: string[];
-  stack: string;
-  source: string;
-  status: string;
-  proposed_by: string;
-  context: string;
-  created_at: string;
-}
-
-/** A rule as callers send it: only `rule_id` and `pattern` are always needed. */
-export interface RuleInput {
-  project?: string;
-  rule_id?: string;
-  severity?: string;
-  match_type?: string;
-  pattern?: string;
-  message?: string;
-  applies_to?: string[];
-  stack?: string;
-  source?: string;
-  status?: string;
-  proposed_by?: string;
-  context?: string;
-  created_at?: string;
-}
+// Rule and RuleInput are the static types of the route schemas (schemas.ts).
+import type { Rule, RuleInput } from './schemas.js';
+export type { Rule, RuleInput };
 
 function oneOf(value: string, allowed: readonly string[], field: string, ruleId: string): string {
   if (!allowed.includes(value)) {

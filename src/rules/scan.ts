@@ -3,13 +3,8 @@ import type RE2 from 're2';
 import { CUSTOM_CHECKS, compilePattern, needsLineByLine } from './patterns.js';
 import type { Rule } from './rules.js';
 
-export interface Violation {
-  rule_id: string;
-  severity: string;
-  message: string;
-  line?: number;
-  match?: string;
-}
+import type { Violation } from './schemas.js';
+export type { Violation };
 
 // Content is scanned in chunks of whole lines: each chunk is turned into UTF-8 once and every
 // rule runs over it in a single RE2 pass (one native call per match, not per line).

@@ -3,11 +3,8 @@ import { matchesAnyGlob } from './glob.js';
 import { listRules } from './rules.js';
 import { scanContent, type ScanResult } from './scan.js';
 
-export interface ValidateInput {
-  filename?: string;
-  content: string;
-  stack?: string;
-}
+import type { ValidateInput } from './schemas.js';
+export type { ValidateInput };
 
 /**
  * Checks `content` against the accepted rules of `project` and `_global`. With a filename,
