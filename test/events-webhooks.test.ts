@@ -53,10 +53,10 @@ for (const engine of testEngines()) {
     const created = await createHook(app, { id: 'ci', url: 'https://ci.example.com/koor', secret: 'shh' });
     assert.equal(created.statusCode, 200);
     const hook = created.json();
-    assert.deepEqual(Object.keys(hook).sort(), ['active', 'created_at', 'fail_count', 'id', 'last_fired', 'patterns', 'url']);
+    assert.deepEqual(Object.keys(hook).sort(), ['active', 'created_at', 'fail_count', 'has_secret', 'id', 'last_fired', 'patterns', 'url']);
     assert.deepEqual(
-      { id: hook.id, url: hook.url, patterns: hook.patterns, active: hook.active, fail_count: hook.fail_count },
-      { id: 'ci', url: 'https://ci.example.com/koor', patterns: ['*'], active: true, fail_count: 0 },
+      { id: hook.id, url: hook.url, patterns: hook.patterns, active: hook.active, fail_count: hook.fail_count, has_secret: hook.has_secret },
+      { id: 'ci', url: 'https://ci.example.com/koor', patterns: ['*'], active: true, fail_count: 0, has_secret: true },
     );
 
     const duplicate = await createHook(app, { id: 'ci', url: 'http://other.example.com' });

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AppContext } from '../kernel/context.js';
 import { flushAgentMetrics } from '../metrics/agent-metrics.js';
 import { userTables, type TableInfo } from './catalog.js';
+import { withoutSecrets } from './secrets.js';
 
 /** The format version of an export stream; an import refuses any other. */
 export const EXPORT_FORMAT = 1;
@@ -22,19 +23,24 @@ export function encodeRow(row: Row): Row {
 /**
  * Yields the whole database as JSON lines: a header, then `{"table", "row"}` for every row of
  * every user table (parents first), then an end line with the row count so an importer can tell
- * a complete export from a cut-off one. Tables are read a page at a time, so memory stays
+ * a complete export from a cut-off one. Without `includeSecrets` the instances' token hashes
+ * and the webhooks' secrets are left out (secrets.ts says what an import makes of that), and
+ * the header says `"secrets": false`. Tables are read a page at a time, so memory stays
  * flat however big the database is. The pages are separate reads: writes that land during the
  * export may or may not be in it (stop writers for a point-in-time copy).
  */
-export async function* exportLines(ctx: AppContext): AsyncGenerator<string> {
+export async function* exportLines(ctx: AppContext, options: { includeSecrets: boolean } = { includeSecrets: false }): AsyncGenerator<string> {
   // Agent counts still in memory belong in the export too.
   await flushAgentMetrics(ctx);
-  yield `${JSON.stringify({ koor_export: EXPORT_FORMAT, version: ctx.version, exported_at: new Date().toISOString(), engine: ctx.db.engine })}\n`;
+  yield `${JSON.stringify({ koor_export: EXPORT_FORMAT, version: ctx.version, exported_at: new Date().toISOString(), engine: ctx.db.engine, secrets: options.includeSecrets })}\n`;
   let rows = 0;
   for (const table of await userTables(ctx.db)) {
     for await (const page of tablePages(ctx, table)) {
       let chunk = '';
-      for (const row of page) chunk += `${JSON.stringify({ table: table.name, row: encodeRow(row) })}\n`;
+      for (const row of page) {
+        const shown = options.includeSecrets ? row : withoutSecrets(table.name, row);
+        chunk += `${JSON.stringify({ table: table.name, row: encodeRow(shown) })}\n`;
+      }
       rows += page.length;
       yield chunk;
     }

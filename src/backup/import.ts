@@ -14,6 +14,7 @@ import { SOURCES, normalizeRule, upsertRulesIn, type RuleInput } from '../rules/
 import { badRequest, conflict } from '../kernel/errors.js';
 import { userTables, type TableInfo } from './catalog.js';
 import { EXPORT_FORMAT } from './export.js';
+import { restoreOmittedSecret } from './secrets.js';
 import { markLeasesChangedIn } from '../leases/leases.js';
 
 type Row = Record<string, unknown>;
@@ -164,11 +165,13 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
       }
       const table = tables.get(item.table);
       if (!table) throw badRequest(`line ${lineNumber}: unknown table "${item.table}" (this server has ${[...tables.keys()].join(', ')})`);
-      const row: Row = {};
+      let row: Row = {};
       for (const [column, value] of Object.entries(item.row as Row)) {
         if (!table.columns.includes(column)) throw badRequest(`line ${lineNumber}: table ${table.name} has no column "${column}"`);
         row[column] = decodeValue(value, `line ${lineNumber}: ${table.name}.${column}`);
       }
+      // An export made without secrets left them out; the row gets a harmless stand-in.
+      row = restoreOmittedSecret(table.name, row);
       const perInsert = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, Object.keys(row).length)));
       if (batch && (batch.table !== table || batch.rows.length >= perInsert || !sameColumns(batch.rows[0]!, row))) await flush();
       batch ??= { table, rows: [], firstLine: lineNumber, lastLine: lineNumber };

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { exportLines } from './export.js';
+import { ADMIN, ANONYMOUS } from '../kernel/context.js';
+import { forbidden } from '../kernel/errors.js';
 import { BACKUP_ACTIONS, importStream } from './import.js';
 
 /**
@@ -15,18 +17,29 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.get('/api/export', {
+  app.get<{ Querystring: { include_secrets?: string } }>('/api/export', {
     schema: {
       summary: 'Export every table as JSON lines (header, one line per row, end line)',
+      description: 'Token hashes and webhook secrets are left out unless the admin asks with ?include_secrets=1.',
       tags: ['backup'],
       produces: ['application/x-ndjson'],
+      querystring: {
+        type: 'object',
+        properties: {
+          include_secrets: { type: 'string', enum: ['1', '0', 'true', 'false'], description: "With 1/true (admin only): include the instances' token hashes and the webhooks' secrets" },
+        },
+      },
     },
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
+    const includeSecrets = request.query.include_secrets === '1' || request.query.include_secrets === 'true';
+    // The server token, or local mode without an instance token: SPEC §15's admin.
+    const admin = request.actor.id === ADMIN.id || (ctx.config.authToken === '' && request.actor.id === ANONYMOUS.id);
+    if (includeSecrets && !admin) throw forbidden('only the admin may export secrets (include_secrets=1); an export without them needs no secrets');
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     reply
       .type('application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="koor-export-${stamp}.jsonl"`);
-    return Readable.from(exportLines(ctx));
+    return Readable.from(exportLines(ctx, { includeSecrets }));
   });
 
   app.post<{ Querystring: { merge?: string } }>('/api/import', {

@@ -1,4 +1,6 @@
 import type { Actor, AppContext } from '../kernel/context.js';
+import { HttpError } from '../kernel/errors.js';
+import type { OutboundPolicy } from '../outbound/policy.js';
 import { listInstances, type Instance } from '../instances/instances.js';
 import { listProjectContracts } from '../contracts/contracts.js';
 import { parseEndpointKey } from '../contracts/document.js';
@@ -37,13 +39,23 @@ export function projectOfInstance(instance: Instance): string {
  * Checks one instance against one contract. With a registered base_url, every GET endpoint
  * without path parameters is called and its answer checked against the contract.
  */
-async function checkInstanceContract(instance: Instance, contract: Contract): Promise<ComplianceViolation[]> {
+async function checkInstanceContract(policy: OutboundPolicy, instance: Instance, contract: Contract): Promise<ComplianceViolation[]> {
   if (!instance.base_url) return [];
   const violations: ComplianceViolation[] = [];
   for (const [key, spec] of Object.entries(contract.endpoints)) {
     const parsed = parseEndpointKey(key);
     if (!parsed || parsed.method !== 'GET' || hasPathParams(parsed.path)) continue;
-    const result = await testLiveEndpoint(key, spec, instance.base_url);
+    let result;
+    try {
+      result = await testLiveEndpoint(policy, key, spec, instance.base_url);
+    } catch (err) {
+      // A base URL the outbound policy refuses is this check's finding, not the run's end.
+      if (err instanceof HttpError) {
+        violations.push({ endpoint: key, path: '$', message: err.message });
+        continue;
+      }
+      throw err;
+    }
     if (result.error) violations.push({ endpoint: key, path: '$', message: result.error });
     for (const v of result.response_violations) violations.push({ endpoint: key, ...v });
   }
@@ -52,13 +64,13 @@ async function checkInstanceContract(instance: Instance, contract: Contract): Pr
 
 type PendingRun = Omit<ComplianceRun, 'id'>;
 
-async function checkInstance(instance: Instance, contractsOf: (project: string) => Promise<Awaited<ReturnType<typeof listProjectContracts>>>): Promise<PendingRun[]> {
+async function checkInstance(policy: OutboundPolicy, instance: Instance, contractsOf: (project: string) => Promise<Awaited<ReturnType<typeof listProjectContracts>>>): Promise<PendingRun[]> {
   const project = projectOfInstance(instance);
   if (!project) return [];
   const runs: PendingRun[] = [];
   for (const entry of await contractsOf(project)) {
     const violations: ComplianceViolation[] = entry.contract
-      ? await checkInstanceContract(instance, entry.contract)
+      ? await checkInstanceContract(policy, instance, entry.contract)
       : [{ endpoint: '', path: '$', message: entry.problem ?? 'not a valid contract' }];
     runs.push({ instance_id: instance.id, project, contract: entry.name, pass: violations.length === 0, violations, run_at: new Date().toISOString() });
   }
@@ -97,7 +109,7 @@ export async function runComplianceChecks(ctx: AppContext, actor?: Actor): Promi
     if (!contracts) byProject.set(project, (contracts = listProjectContracts(ctx, project).catch(() => [])));
     return contracts;
   };
-  const pending = (await inBatches(instances, PARALLEL_INSTANCES, (instance) => checkInstance(instance, contractsOf))).flat();
+  const pending = (await inBatches(instances, PARALLEL_INSTANCES, (instance) => checkInstance(ctx.outbound, instance, contractsOf))).flat();
 
   return ctx.commit(async (trx) => {
     const stored: ComplianceRun[] = [];

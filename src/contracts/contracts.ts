@@ -52,5 +52,5 @@ export async function validateContractPayload(ctx: AppContext, project: string, 
 export async function testContractEndpoint(ctx: AppContext, project: string, name: string, input: { endpoint: string; base_url: string; test_data?: Record<string, unknown> }): Promise<LiveTestResult> {
   const contract = await loadContract(ctx, project, name);
   const { key, spec } = findEndpoint(contract, input.endpoint);
-  return testLiveEndpoint(key, spec, input.base_url, input.test_data ?? {});
+  return testLiveEndpoint(ctx.outbound, key, spec, input.base_url, input.test_data ?? {});
 }

@@ -1,35 +1,16 @@
 import { badRequest } from '../kernel/errors.js';
+import { OutboundDenied, deniedMessage, type OutboundPolicy } from '../outbound/policy.js';
+import { MAX_ANSWER_BYTES, MAX_CALL_MS, OutboundFailure, outboundRequest, type OutboundAnswer } from '../outbound/request.js';
+import { maskCredentials } from '../outbound/urls.js';
 import { parseEndpointKey } from './document.js';
 import type { ContractViolation, EndpointSpec } from './payload.js';
 import { validateDirection } from './validate.js';
 
-/** How long a live call may take before it counts as failed. */
-export const LIVE_CALL_TIMEOUT_MS = 10_000;
+/** How long a live call may take before it counts as failed (the outbound policy's cap). */
+export const LIVE_CALL_TIMEOUT_MS = MAX_CALL_MS;
 
-/** Most of a live answer that is read: as much as a request to Koor may carry. */
-export const MAX_LIVE_RESPONSE_BYTES = 10 * 1024 * 1024;
-
-/**
- * The response body as text, or null when it is longer than `limit` bytes (the rest is not
- * read). A service that streams without end must not fill the server's memory.
- */
-async function textUpTo(response: Response, limit: number): Promise<string | null> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+/** Most of a live answer that is read (the outbound policy's cap); the rest is cut. */
+export const MAX_LIVE_RESPONSE_BYTES = MAX_ANSWER_BYTES;
 
 export interface LiveTestResult {
   valid: boolean;
@@ -70,15 +51,28 @@ function buildUrl(baseUrl: string, path: string, query: Record<string, unknown>)
   return url.toString();
 }
 
+/** The 400 for a base URL the outbound policy refuses. */
+function denied(baseUrl: string, err: OutboundDenied): Error {
+  return badRequest(deniedMessage('base_url', maskCredentials(baseUrl), err), { reason: 'outbound_denied' });
+}
+
 /**
  * Calls one endpoint of a live service and checks what it answers against the contract.
  * `testData` fills path parameters by name; the rest is the query (GET, HEAD, DELETE) or the
  * JSON body (other methods), and is itself checked against the request or query spec.
+ * The call goes through the outbound policy: a base URL it refuses (or this server's own API)
+ * is a 400 naming the policy, whether that shows before calling or when connecting.
  */
-export async function testLiveEndpoint(endpointKey: string, spec: EndpointSpec, baseUrl: string, testData: Record<string, unknown> = {}): Promise<LiveTestResult> {
+export async function testLiveEndpoint(policy: OutboundPolicy, endpointKey: string, spec: EndpointSpec, baseUrl: string, testData: Record<string, unknown> = {}): Promise<LiveTestResult> {
   const parsed = parseEndpointKey(endpointKey);
   if (!parsed) throw badRequest(`endpoint "${endpointKey}" is not "METHOD /path"`);
-  checkBaseUrl(baseUrl);
+  const base = checkBaseUrl(baseUrl);
+  try {
+    await policy.checkUrl(base);
+  } catch (err) {
+    if (err instanceof OutboundDenied) throw denied(baseUrl, err);
+    throw err;
+  }
   const rest: Record<string, unknown> = { ...testData };
   const path = parsed.path.replace(PATH_PARAM, (whole, braced?: string, colon?: string) => {
     const name = (braced ?? colon)!;
@@ -100,36 +94,43 @@ export async function testLiveEndpoint(endpointKey: string, spec: EndpointSpec, 
     response_violations: [],
     error: '',
   };
-  let response: Response;
+  let answer: OutboundAnswer;
   try {
-    response = await fetch(buildUrl(baseUrl, path, sendsBody ? {} : rest), {
+    answer = await outboundRequest(policy, new URL(buildUrl(baseUrl, path, sendsBody ? {} : rest)), {
       method: parsed.method,
       headers: { accept: 'application/json', ...(sendsBody ? { 'content-type': 'application/json' } : {}) },
       body: sendsBody ? JSON.stringify(rest) : undefined,
-      signal: AbortSignal.timeout(LIVE_CALL_TIMEOUT_MS),
-      redirect: 'manual',
+      timeoutMs: LIVE_CALL_TIMEOUT_MS,
+      readBytes: MAX_LIVE_RESPONSE_BYTES,
     });
   } catch (err) {
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    result.error = timedOut ? `no answer within ${LIVE_CALL_TIMEOUT_MS / 1000} s` : `request failed${cause || (err instanceof Error ? `: ${err.message}` : '')}`;
+    if (!(err instanceof OutboundFailure)) throw err;
+    if (err.kind === 'denied') throw denied(baseUrl, err.denied!);
+    result.error = err.kind === 'timeout' ? `no answer within ${LIVE_CALL_TIMEOUT_MS / 1000} s` : `request failed: ${err.message}`;
     return result;
   }
-  result.status_code = response.status;
+  result.status_code = answer.status;
   const expected = spec.response_status ?? 200;
-  const text = await textUpTo(response, MAX_LIVE_RESPONSE_BYTES).catch(() => '');
   const violations: ContractViolation[] = [];
-  if (response.status !== expected) {
-    violations.push({ path: 'status', message: `expected status ${expected}, got ${response.status}` });
+  if (answer.status >= 300 && answer.status < 400 && answer.status !== expected) {
+    // The redirect is the answer: following it could lead anywhere the policy was asked about.
+    const to = answer.location ? ` to ${maskCredentials(answer.location)}` : '';
+    violations.push({ path: 'status', message: `expected status ${expected}, got ${answer.status} (a redirect${to}; redirects are not followed)` });
+    result.response_violations = violations;
+    return result;
   }
-  if (text === null) {
-    violations.push({ path: '$', message: `response body is larger than ${MAX_LIVE_RESPONSE_BYTES / 1024 / 1024} MB` });
+  if (answer.status !== expected) {
+    violations.push({ path: 'status', message: `expected status ${expected}, got ${answer.status}` });
+  }
+  if (answer.cut) {
+    violations.push({ path: '$', message: `response body is larger than ${MAX_LIVE_RESPONSE_BYTES / 1024 / 1024} MB: only that much is read, so it was not checked` });
     result.response_violations = violations;
     result.valid = false;
     return result;
   }
+  const text = answer.body.toString('utf8');
   // A success answer is checked against `response`; a failing one against `error` if described.
-  const direction = response.status === expected || response.status < 400 ? 'response' : 'error';
+  const direction = answer.status === expected || answer.status < 400 ? 'response' : 'error';
   const describes = direction === 'response'
     ? spec.schema?.response !== undefined || spec.response !== undefined || (spec.response_array !== undefined && spec.response_array !== false)
     : spec.schema?.error !== undefined || spec.error !== undefined;

@@ -77,6 +77,9 @@ export async function startDashboard(api: FastifyInstance, bind: string): Promis
   try {
     const dashboard = await startDashboardServer({ apiUrl: api.koor.baseUrl, host, port });
     api.log.info({ url: dashboard.url }, 'koor dashboard listening');
+    // It forwards /api to the API: a webhook to it would loop just the same.
+    const listening = { name: 'dashboard', host, port: Number(new URL(dashboard.url).port) };
+    api.koor.outbound.addOwnServer(() => listening);
     return dashboard;
   } catch (err) {
     api.log.error({ bind, err: (err as Error).message }, `dashboard cannot listen on ${bind}; the API keeps running without it`);

@@ -1,7 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import pretty from 'pino-pretty';
-import { DEFAULT_CONFIG, type Config } from './config.js';
+import { DEFAULT_CONFIG, parseBind, type Config } from './config.js';
+import { OutboundPolicy } from '../outbound/policy.js';
 import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
 import { Committer } from '../commit/committer.js';
@@ -86,6 +87,7 @@ function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContex
     version: KOOR_VERSION,
     startedAt: Date.now(),
     baseUrl: `http://${config.bind}`,
+    outbound: new OutboundPolicy({ allow: config.outboundAllow, deny: config.outboundDeny }),
   } as Omit<AppContext, 'commit' | 'committer' | 'emitter' | 'agentMetrics' | 'prometheus' | 'webhooks'> as AppContext;
   ctx.emitter = createEmitter(ctx);
   ctx.committer = new Committer(db, (events) => ctx.emitter.local(events), (err) => log.error({ err }, 'after-commit effect failed'), ctx.jobs);
@@ -146,6 +148,12 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   }));
   const ctx = buildContext(config, db, app.log);
   app.decorate('koor', ctx);
+  // Outbound calls may not reach this API: where it listens, or where it is told to listen.
+  ctx.outbound.addOwnServer(() => {
+    const bound = parseBind(config.bind, '--bind');
+    const address = app.server.listening ? app.server.address() : null;
+    return { name: 'API', host: bound.host, port: typeof address === 'object' && address ? address.port : bound.port };
+  });
 
   limitConnections(app, { maxConnections: config.maxConnections, bodyIdleMs: config.bodyIdleTimeoutMs });
   installErrorHandling(app);

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../kernel/duration.js';
+import { parseOutboundEntry, type OutboundAction } from '../outbound/policy.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFormat = 'text' | 'json';
@@ -48,6 +49,10 @@ export interface Config {
   maxConnections: number;
   /** How long a request body may stop arriving before the request is answered 408. */
   bodyIdleTimeoutMs: number;
+  /** Outbound policy (SPEC §15): CIDRs, addresses or host names calls may reach beyond the defaults. */
+  outboundAllow: string[];
+  /** Outbound policy: CIDRs, addresses or host names calls may not reach. */
+  outboundDeny: string[];
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -72,12 +77,14 @@ export const DEFAULT_CONFIG: Config = {
   messageRetentionMs: 30 * 24 * 60 * 60_000,
   maxConnections: 4096,
   bodyIdleTimeoutMs: 10_000,
+  outboundAllow: [],
+  outboundDeny: [],
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count';
+type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count' | 'outboundList';
 
 interface SettingSpec {
   key: keyof Config;
@@ -115,7 +122,27 @@ const SETTINGS: SettingSpec[] = [
   { key: 'maxWebhooks', flag: 'max-webhooks', env: 'KOOR_MAX_WEBHOOKS', file: 'max_webhooks', kind: 'count' },
   { key: 'sqliteSynchronous', flag: 'sqlite-synchronous', env: 'KOOR_SQLITE_SYNCHRONOUS', file: 'sqlite_synchronous', kind: 'choice', choices: SQLITE_SYNCHRONOUS },
   { key: 'messageRetentionMs', flag: 'message-retention', env: 'KOOR_MESSAGE_RETENTION', file: 'message_retention', kind: 'duration' },
+  { key: 'outboundAllow', flag: 'outbound-allow', env: 'KOOR_OUTBOUND_ALLOW', file: 'outbound_allow', kind: 'outboundList' },
+  { key: 'outboundDeny', flag: 'outbound-deny', env: 'KOOR_OUTBOUND_DENY', file: 'outbound_deny', kind: 'outboundList' },
 ];
+
+/**
+ * An outbound allow or deny list: comma-separated (a flag may also be repeated, a config file
+ * may give an array). Each entry must be a CIDR, an address or a host name.
+ */
+function outboundList(raw: unknown, name: string, action: OutboundAction): string[] {
+  const parts = Array.isArray(raw) ? raw : [raw];
+  if (!parts.every((p) => typeof p === 'string')) throw new ConfigError(`invalid ${name}: expected a list of CIDRs or host names`);
+  const entries = (parts as string[]).flatMap((p) => p.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    try {
+      parseOutboundEntry(entry, action);
+    } catch (err) {
+      throw new ConfigError(`invalid ${name}: ${(err as Error).message}`);
+    }
+  }
+  return entries;
+}
 
 export function parseBind(value: string, name: string): { host: string; port: number } {
   const match = value.match(/^(.*):(\d+)$/);
@@ -130,6 +157,7 @@ export function parseBind(value: string, name: string): { host: string; port: nu
 
 function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof Config] {
   const name = origin;
+  if (spec.kind === 'outboundList') return outboundList(raw, name, spec.key === 'outboundAllow' ? 'allow' : 'deny');
   const text = typeof raw === 'number' ? String(raw) : raw;
   if (typeof text !== 'string') throw new ConfigError(`invalid ${name}: expected a string`);
   switch (spec.kind) {
@@ -195,6 +223,8 @@ const describeDefault = (spec: SettingSpec): string => {
   const value = DEFAULT_CONFIG[spec.key];
   if (spec.kind === 'duration' && typeof value === 'number') return value % 60_000 === 0 ? `${value / 60_000}m` : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
   if (value === '') return spec.key === 'dashboardBind' ? '(empty disables)' : '(none)';
+  if (spec.key === 'outboundAllow') return 'loopback, private ranges';
+  if (spec.key === 'outboundDeny') return 'link-local, multicast, 0.0.0.0/8';
   return String(value);
 };
 
@@ -222,8 +252,8 @@ export function serverUsage(): string {
  * Throws ConfigError naming the first bad setting.
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const options: Record<string, { type: 'string' }> = { config: { type: 'string' } };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  const options: Record<string, { type: 'string'; multiple?: boolean }> = { config: { type: 'string' } };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string', ...(s.kind === 'outboundList' ? { multiple: true } : {}) };
   let values: Record<string, string | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;

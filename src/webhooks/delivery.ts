@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import type { OutboundPolicy } from '../outbound/policy.js';
+import { OutboundFailure, outboundRequest } from '../outbound/request.js';
+import { maskCredentials } from '../outbound/urls.js';
 
 /**
  * Retry timing: attempt n waits about base·2^(n-1), capped, with jitter so that many failing
@@ -59,16 +62,19 @@ export interface DeliveryAttempt {
   body: string;
 }
 
-export type DeliveryResult = { ok: true; status: number } | { ok: false; error: string; aborted?: boolean };
+export type DeliveryResult =
+  | { ok: true; status: number }
+  | { ok: false; error: string; aborted?: boolean; /** The outbound policy refused the address. */ denied?: boolean };
 
 /**
- * POSTs one event to a webhook. Resolves (never rejects) with what happened: only a 2xx answer
- * is a delivery; anything else, a refused connection or the timeout is a failure.
+ * POSTs one event to a webhook, within the outbound policy. Resolves (never rejects) with what
+ * happened: only a 2xx answer is a delivery; anything else, a redirect (never followed), a
+ * refused connection, an address the policy denies, or the timeout is a failure.
  */
 export async function sendDelivery(
   target: DeliveryTarget,
   attempt: DeliveryAttempt,
-  options: { timeoutMs: number; userAgent: string; signal?: AbortSignal },
+  options: { policy: OutboundPolicy; timeoutMs: number; userAgent: string; signal?: AbortSignal },
 ): Promise<DeliveryResult> {
   const body = deliveryBody(attempt.eventId, attempt.body);
   const headers: Record<string, string> = {
@@ -83,18 +89,39 @@ export async function sendDelivery(
     headers['x-koor-signature'] = signBody(target.secret, body);
     headers['x-koor-signature-256'] = signDeliveryAt(target.secret, Math.floor(Date.now() / 1000), body);
   }
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const shown = maskCredentials(target.url);
+  let url: URL;
   try {
-    const response = await fetch(target.url, { method: 'POST', headers, body, signal, redirect: 'manual' });
-    // The answer's body is of no interest; release the connection.
-    await response.body?.cancel().catch(() => undefined);
-    if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
-    return { ok: false, error: `receiver answered ${response.status}` };
+    url = new URL(target.url);
+  } catch {
+    return { ok: false, error: `invalid url ${shown}` };
+  }
+  // Basic credentials in the URL are sent as the Authorization header, as fetch did.
+  if (url.username || url.password) {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  try {
+    const answer = await outboundRequest(options.policy, url, { method: 'POST', headers, body, timeoutMs: options.timeoutMs, signal: options.signal });
+    if (answer.status >= 200 && answer.status < 300) return { ok: true, status: answer.status };
+    if (answer.status >= 300 && answer.status < 400) {
+      return { ok: false, error: `receiver answered ${answer.status}, a redirect${answer.location ? ` to ${maskCredentials(answer.location)}` : ''}; redirects are not followed` };
+    }
+    return { ok: false, error: `receiver answered ${answer.status}` };
   } catch (err) {
-    if (options.signal?.aborted) return { ok: false, error: 'server shutting down', aborted: true };
-    if (timeout.aborted) return { ok: false, error: `no answer within ${options.timeoutMs} ms` };
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { ok: false, error: `cannot reach ${target.url}: ${cause?.code ?? cause?.message ?? (err as Error).message}` };
+    if (!(err instanceof OutboundFailure)) throw err;
+    switch (err.kind) {
+      case 'aborted':
+        return { ok: false, error: 'server shutting down', aborted: true };
+      case 'denied':
+        return { ok: false, error: `${shown} is denied by the outbound policy (${err.message})`, denied: true };
+      case 'timeout':
+        return { ok: false, error: `no answer within ${options.timeoutMs} ms` };
+      default:
+        return { ok: false, error: `cannot reach ${shown}: ${err.message}` };
+    }
   }
 }

@@ -6,6 +6,7 @@ import { eventJson, type KoorEvent } from '../events/hub.js';
 import { storedEventJson } from '../events/history.js';
 import type { EventRetainer } from '../events/prune.js';
 import type { TopicPattern } from '../events/topics.js';
+import { maskCredentials } from '../outbound/urls.js';
 import { MAX_CONSECUTIVE_FAILURES, retryDelayMs, sendDelivery } from './delivery.js';
 import { loadActiveWebhooks, WEBHOOKS_CHANGED } from './webhooks.js';
 import type { WebhookDeliveryRow, WebhookRow } from './tables.js';
@@ -238,7 +239,7 @@ export class WebhookDispatcher implements Job {
     const result = await sendDelivery(
       { url: head.url, secret: head.secret },
       { topic: head.topic, eventId: Number(head.event_id), body },
-      { timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}`, signal: this.shutdown.signal },
+      { policy: ctx.outbound, timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}`, signal: this.shutdown.signal },
     );
     if (!result.ok && result.aborted) return; // left pending for the next start
     const now = new Date().toISOString();
@@ -272,7 +273,7 @@ export class WebhookDispatcher implements Job {
         await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', head.webhook_id).execute();
         return {
           value: true,
-          events: [{ topic: 'webhook.disabled', data: { id: head.webhook_id, url: hook.url }, source: '' }],
+          events: [{ topic: 'webhook.disabled', data: { id: head.webhook_id, url: maskCredentials(hook.url) }, source: '' }],
           notify: [WEBHOOKS_CHANGED],
         };
       }

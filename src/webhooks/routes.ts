@@ -6,14 +6,15 @@ const webhookSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
-    url: { type: 'string' },
+    url: { type: 'string', description: 'Credentials in it are shown as ***' },
+    has_secret: { type: 'boolean', description: 'Whether deliveries are signed; the secret itself is never shown' },
     patterns: { type: 'array', items: { type: 'string' } },
     active: { type: 'boolean' },
     created_at: { type: 'string', format: 'date-time' },
     fail_count: { type: 'integer' },
     last_fired: { type: 'string', format: 'date-time', nullable: true },
   },
-  required: ['id', 'url', 'patterns', 'active', 'created_at', 'fail_count', 'last_fired'],
+  required: ['id', 'url', 'has_secret', 'patterns', 'active', 'created_at', 'fail_count', 'last_fired'],
 } as const;
 
 const idParams = {

@@ -1,5 +1,7 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, conflict, notFound } from '../kernel/errors.js';
+import { OutboundDenied, deniedMessage } from '../outbound/policy.js';
+import { maskCredentials } from '../outbound/urls.js';
 import { TopicPattern, TopicPatternError } from '../events/topics.js';
 import type { WebhookRow } from './tables.js';
 import { sendDelivery } from './delivery.js';
@@ -8,10 +10,14 @@ import './tables.js';
 /** The audit actions of the webhooks domain, named once. */
 export const WEBHOOK_ACTIONS = { create: 'webhook.create', delete: 'webhook.delete', test: 'webhook.test' } as const;
 
-/** A webhook as clients see it: the secret never leaves the server. */
+/**
+ * A webhook as clients see it: the secret never leaves the server (`has_secret` says whether
+ * deliveries are signed), and credentials in the URL are shown as `***`.
+ */
 export interface Webhook {
   id: string;
   url: string;
+  has_secret: boolean;
   patterns: string[];
   active: boolean;
   created_at: string;
@@ -29,7 +35,8 @@ export interface NewWebhook {
 function toWebhook(row: WebhookRow): Webhook {
   return {
     id: row.id,
-    url: row.url,
+    url: maskCredentials(row.url),
+    has_secret: row.secret !== '',
     patterns: JSON.parse(row.patterns) as string[],
     active: row.active === 1,
     created_at: row.created_at,
@@ -38,16 +45,26 @@ function toWebhook(row: WebhookRow): Webhook {
   };
 }
 
-/** Accepts only absolute http(s) URLs: a webhook must be something we can POST to. */
-export function checkWebhookUrl(url: string): void {
+/**
+ * Accepts only absolute http(s) URLs the outbound policy lets the server call (not its own
+ * API either): a webhook must be something we can POST to, and nothing we must not.
+ */
+export async function checkWebhookUrl(ctx: AppContext, url: string): Promise<void> {
+  const shown = maskCredentials(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw badRequest(`invalid url "${url}": expected an absolute http:// or https:// URL`);
+    throw badRequest(`invalid url "${shown}": expected an absolute http:// or https:// URL`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw badRequest(`invalid url "${url}": only http:// and https:// URLs are accepted`);
+    throw badRequest(`invalid url "${shown}": only http:// and https:// URLs are accepted`);
+  }
+  try {
+    await ctx.outbound.checkUrl(parsed);
+  } catch (err) {
+    if (err instanceof OutboundDenied) throw badRequest(deniedMessage('webhook url', shown, err), { reason: 'outbound_denied' });
+    throw err;
   }
 }
 
@@ -64,7 +81,7 @@ export function compilePatterns(patterns: string[]): TopicPattern[] {
 }
 
 export async function createWebhook(ctx: AppContext, input: NewWebhook, actor: Actor): Promise<Webhook> {
-  checkWebhookUrl(input.url);
+  await checkWebhookUrl(ctx, input.url);
   const patterns = input.patterns ?? ['*'];
   if (patterns.length === 0) throw badRequest('invalid patterns: give at least one pattern (or leave it out for "*")');
   compilePatterns(patterns);
@@ -89,7 +106,7 @@ export async function createWebhook(ctx: AppContext, input: NewWebhook, actor: A
     await trx.insertInto('webhooks').values(row).execute();
     return {
       value: toWebhook(row),
-      audit: { actor: actor.id, action: WEBHOOK_ACTIONS.create, resource: input.id, detail: `url=${input.url} patterns=${patterns.join(',')}` },
+      audit: { actor: actor.id, action: WEBHOOK_ACTIONS.create, resource: input.id, detail: `url=${maskCredentials(input.url)} patterns=${patterns.join(',')}` },
       notify: [WEBHOOKS_CHANGED],
     };
   });
@@ -143,9 +160,9 @@ export async function testWebhook(ctx: AppContext, id: string, actor: Actor): Pr
   const result = await sendDelivery(
     { url: hook.url, secret: hook.secret },
     { topic: event.topic, eventId: event.id, body: JSON.stringify(event) },
-    { timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}` },
+    { policy: ctx.outbound, timeoutMs: ctx.config.webhookTimeoutMs, userAgent: `koor/${ctx.version}` },
   );
-  if (!result.ok) throw badRequest(`webhook test failed for ${id}: ${result.error}`);
+  if (!result.ok) throw badRequest(`webhook test failed for ${id}: ${result.error}`, result.denied ? { reason: 'outbound_denied' } : {});
   await ctx.commit(
     async () => ({ value: undefined, audit: { actor: actor.id, action: WEBHOOK_ACTIONS.test, resource: id, detail: `status=${result.status}` } }),
     { emits: false },

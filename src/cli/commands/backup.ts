@@ -9,9 +9,10 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('download a full export of the server to a file')
     .requiredOption('--output <path>', 'where to write it')
+    .option('--include-secrets', "include the instances' token hashes and the webhooks' secrets (admin only); without them, restored agents register again and restored signed webhooks are inactive")
     .action(action(async (cli, _args, o) => {
       const output: string = o.output;
-      const response = await cli.client.stream('GET', '/api/export');
+      const response = await cli.client.stream('GET', '/api/export', o.includeSecrets ? { query: { include_secrets: '1' } } : undefined);
       // Written beside the target and renamed at the end, so a failed download never leaves a
       // truncated file where a good backup is expected.
       const partial = `${output}.partial`;
