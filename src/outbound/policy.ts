@@ -9,10 +9,12 @@ import { inRange, isIpAddress, parseIp, parseRange, type IpAddress, type IpRange
  *
  * The decision, for a URL's host name and each address it resolves to:
  * 1. a host name in `--outbound-deny` is refused whatever it resolves to;
- * 2. the address is matched against the ranges: the built-in ones below and those of
- *    `--outbound-allow` / `--outbound-deny`. The most specific range (longest prefix) decides;
- *    on a tie a setting beats a built-in range, and deny beats allow. An address no range
- *    covers (the public internet) is allowed;
+ * 2. the address is matched against the ranges of `--outbound-allow` / `--outbound-deny`: the
+ *    most specific one (longest prefix) decides, deny on a tie. Only when none covers it do
+ *    the built-in ranges below decide, the same way. An address no range covers (the public
+ *    internet) is allowed. So `--outbound-deny 0.0.0.0/0,::/0 --outbound-allow 10.1.0.0/16`
+ *    allows one network and nothing else, and `--outbound-allow 169.254.170.2` lifts the
+ *    link-local denial for that one address;
  * 3. a host name in `--outbound-allow` gets past the `--outbound-deny` ranges (so
  *    `--outbound-deny 0.0.0.0/0,::/0 --outbound-allow hooks.example.com` allows one service),
  *    but not past the built-in denials: only a range in `--outbound-allow` lifts those;
@@ -133,21 +135,23 @@ export class OutboundPolicy {
       rule.action === action && (rule.pattern.startsWith('*.') ? name.endsWith(rule.pattern.slice(1)) : name === rule.pattern));
   }
 
-  /** The rule that decides an address (undefined: no range covers it, so it is allowed). */
+  /**
+   * The rule that decides an address (undefined: no range covers it, so it is allowed). The
+   * settings' ranges come first, the most specific one deciding (deny on a tie); the built-in
+   * ranges decide only an address no setting covers.
+   */
   private decidingRule(address: IpAddress, hostAllowed: boolean): RangeRule | undefined {
-    let best: RangeRule | undefined;
-    for (const rule of this.ranges) {
-      if (hostAllowed && !rule.builtIn && rule.action === 'deny') continue;
-      if (!inRange(address, rule.range)) continue;
-      if (!best || rule.range.prefix > best.range.prefix) {
-        best = rule;
-        continue;
+    const mostSpecific = (rules: RangeRule[]) => {
+      let best: RangeRule | undefined;
+      for (const rule of rules) {
+        if (!inRange(address, rule.range)) continue;
+        if (!best || rule.range.prefix > best.range.prefix || (rule.range.prefix === best.range.prefix && rule.action === 'deny')) best = rule;
       }
-      if (rule.range.prefix < best.range.prefix) continue;
-      const better = (best.builtIn && !rule.builtIn) || (best.builtIn === rule.builtIn && rule.action === 'deny');
-      if (better) best = rule;
-    }
-    return best;
+      return best;
+    };
+    // A host name the settings allow gets past their denied ranges, not past the built-in ones.
+    const settings = this.ranges.filter((rule) => !rule.builtIn && !(hostAllowed && rule.action === 'deny'));
+    return mostSpecific(settings) ?? mostSpecific(this.ranges.filter((rule) => rule.builtIn));
   }
 
   private servers(): OwnServer[] {
