@@ -48,12 +48,13 @@ export function WebhooksPage() {
     ${list.data && list.data.length > 0 && html`
       <${TableWrap} label="Webhooks">
         <table class="data">
-          <thead><tr><th>Id</th><th>URL</th><th>Patterns</th><th>State</th><th>Failures</th><th>Last fired</th><th>Created</th><th><span class="sr-only">Actions</span></th></tr></thead>
+          <thead><tr><th>Id</th><th>URL</th><th>Signed</th><th>Patterns</th><th>State</th><th>Failures</th><th>Last fired</th><th>Created</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             ${list.data.map((w) => html`
               <tr key=${w.id}>
                 <td class="mono"><strong>${w.id}</strong></td>
                 <td class="mono small url">${w.url}</td>
+                <td title=${w.has_secret ? 'deliveries carry X-Koor-Signature' : 'no secret: deliveries are not signed'}>${w.has_secret ? 'yes' : 'no'}</td>
                 <td><${Chips} values=${w.patterns} /></td>
                 <td><${StatusBadge} status=${w.active ? 'active' : 'disabled'} /></td>
                 <td>${w.fail_count ?? 0}</td>
