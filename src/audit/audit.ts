@@ -15,13 +15,9 @@ export interface AuditFilter {
   limit: number;
 }
 
-export interface AuditSummary {
-  total_entries: number;
-  action_counts: Record<string, number>;
-  outcome_counts: Record<string, number>;
-  unique_actors: number;
-  unique_resources: number;
-}
+// The static type of the summary route's answer schema (schemas.ts).
+import type { AuditSummary } from './schemas.js';
+export type { AuditSummary };
 
 /** The entries matching `filter`, newest first. */
 export async function queryAudit(db: ReadQuery, filter: AuditFilter): Promise<AuditRecord[]> {

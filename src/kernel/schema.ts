@@ -26,3 +26,8 @@ export function Nullable<Schema extends TSchema & { type: string }>(schema: Sche
 
 /** A response that is Koor's error body (`{error, code, reason}`, see kernel/errors.ts). */
 export const KoorErrorRef = Type.Unsafe<unknown>({ $ref: 'KoorError#' } as TSchema);
+
+/** An object used as a map: any keys, each value of `values` (`additionalProperties`, which TypeBox's Record does not write). */
+export function StringMap<Values extends TSchema>(values: Values, options: TSchemaOptions = {}) {
+  return Type.Unsafe<Record<string, Static<Values>>>({ ...options, type: 'object', additionalProperties: values } as TSchema);
+}

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Type, typedRoutes } from '../kernel/schema.js';
 import { livenessJob, markStaleInstances } from './liveness.js';
 import { INSTANCE_ACTIONS } from '../instances/instances.js';
 import { presenceJob } from './presence.js';
@@ -11,21 +12,13 @@ export default async function livenessRoutes(app: FastifyInstance): Promise<void
   // Open event streams (WebSocket, SSE) of an instance keep it alive.
   ctx.presence.addSource(() => ctx.streams.instanceIds());
 
-  app.post('/api/liveness/check', {
+  typedRoutes(app).post('/api/liveness/check', {
     config: { auditAction: INSTANCE_ACTIONS.livenessCheck },
     schema: {
       tags: ['instances'],
       summary: 'Run the liveness check now',
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            checked: { type: 'boolean' },
-            newly_stale: { type: 'array', items: { type: 'string' } },
-            count: { type: 'integer' },
-          },
-          required: ['checked', 'newly_stale', 'count'],
-        },
+        200: Type.Object({ checked: Type.Boolean(), newly_stale: Type.Array(Type.String()), count: Type.Integer() }),
       },
     },
   }, async (request) => {

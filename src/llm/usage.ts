@@ -3,17 +3,9 @@ import type { ReadQuery } from '../db/engine.js';
 import type { LlmUsageRow } from './tables.js';
 import './tables.js';
 
-export interface UsageInput {
-  provider: string;
-  model: string;
-  instance_id?: string;
-  project?: string;
-  tokens_in?: number;
-  tokens_out?: number;
-  cost_usd?: number;
-  request_type?: string;
-  session_tag?: string;
-}
+// UsageInput, UsageTotals and UsageSummary are the static types of the route schemas (schemas.ts).
+import type { UsageInput, UsageSummary, UsageTotals } from './schemas.js';
+export type { UsageInput, UsageSummary, UsageTotals };
 
 export type UsageRecord = Omit<LlmUsageRow, 'id'> & { id: number };
 
@@ -31,20 +23,6 @@ export type GroupBy = (typeof GROUP_BY)[number];
 
 const GROUP_COLUMN = { project: 'project', instance: 'instance_id', model: 'model', session_tag: 'session_tag' } as const;
 
-export interface UsageTotals {
-  total_tokens_in: number;
-  total_tokens_out: number;
-  total_cost_usd: number;
-  request_count: number;
-}
-
-export interface UsageSummary {
-  group_by: GroupBy;
-  from: string;
-  to: string;
-  groups: Record<string, UsageTotals>;
-  total: UsageTotals;
-}
 
 // Sums of binary floating-point costs pick up noise in the last digits (0.1 + 0.2); costs are
 // shown rounded to a billionth of a dollar, far below any price step.

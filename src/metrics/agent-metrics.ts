@@ -6,17 +6,9 @@ import './tables.js';
 
 type Pending = Map<string, Map<string, Map<string, number>>>;
 
-export interface AgentMetricRecord {
-  instance_id: string;
-  metric_name: string;
-  metric_value: number;
-  period: string;
-}
-
-export interface AgentMetricSummary {
-  instance_id: string;
-  metrics: Record<string, number>;
-}
+// AgentMetricRecord and AgentMetricSummary are the static types of the route schemas (schemas.ts).
+import type { AgentMetricRecord, AgentMetricSummary } from './schemas.js';
+export type { AgentMetricRecord, AgentMetricSummary };
 
 /**
  * Moves the in-memory agent counters into their hourly buckets. Each bucket is added to with

@@ -12,29 +12,9 @@ import { countState } from '../state/state.js';
  */
 export const TOKENS_PER_MCP_CALL = 500;
 
-export interface TokenTax {
-  mcp_calls: number;
-  rest_calls: number;
-  total_calls: number;
-  mcp_estimated_tokens: number;
-  rest_tokens_saved: number;
-  /** Share of the estimated tokens that REST kept out of context, in percent (one decimal). */
-  savings_percent: number;
-}
-
-export interface ServerMetrics {
-  /** Go's duration text ("3h24m10s"), as Go Koor's clients read it. */
-  uptime: string;
-  uptime_seconds: number;
-  state_keys: number;
-  instances: number;
-  last_event_id: number;
-  api_bind: string;
-  dashboard_bind: string;
-  /** `full` when an acknowledged write survives a power loss (see Db.durability). */
-  durability: 'full' | 'normal';
-  token_tax: TokenTax;
-}
+// TokenTax and ServerMetrics are the static types of the route schemas (schemas.ts).
+import type { ServerMetrics, TokenTax } from './schemas.js';
+export type { ServerMetrics, TokenTax };
 
 export function tokenTax(counters: CallCounters): TokenTax {
   const mcpTokens = counters.mcp * TOKENS_PER_MCP_CALL;
