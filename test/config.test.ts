@@ -131,3 +131,31 @@ test('loadConfig: logs are readable text unless --log-format json', () => {
   assert.equal(loadConfig([], { KOOR_LOG_FORMAT: 'json' }).logFormat, 'json');
   assert.match(configError(() => loadConfig(['--log-format', 'xml'], {})), /--log-format "xml": expected one of text, json/);
 });
+
+test('loadConfig: --allowed-hosts and --allowed-origins are lists, from flags, env or the config file', () => {
+  const flags = loadConfig(['--allowed-hosts', 'Koor.Example.com, box.lan,::1', '--allowed-origins', 'https://Koor.Example.com:443,http://localhost:3000'], {});
+  assert.deepEqual(flags.allowedHosts, ['koor.example.com', 'box.lan', '[::1]']);
+  assert.deepEqual(flags.allowedOrigins, ['https://koor.example.com', 'http://localhost:3000']);
+  const env = loadConfig([], { KOOR_ALLOWED_HOSTS: '[fd00::5]', KOOR_ALLOWED_ORIGINS: 'http://box.lan:9847' });
+  assert.deepEqual(env.allowedHosts, ['[fd00::5]']);
+  assert.deepEqual(env.allowedOrigins, ['http://box.lan:9847']);
+  const file = writeSettings('lists.json', { allowed_hosts: ['box.lan'], allowed_origins: 'https://a.example, https://b.example' });
+  const fromFile = loadConfig(['--config', file], {});
+  assert.deepEqual(fromFile.allowedHosts, ['box.lan']);
+  assert.deepEqual(fromFile.allowedOrigins, ['https://a.example', 'https://b.example']);
+  assert.deepEqual(loadConfig([], {}).allowedHosts, []);
+  const repeated = loadConfig(['--allowed-hosts', 'a.lan', '--allowed-hosts', 'b.lan,c.lan'], {});
+  assert.deepEqual(repeated.allowedHosts, ['a.lan', 'b.lan', 'c.lan']);
+});
+
+test('loadConfig: an allowed host with a port, or an origin with a path, is refused naming it', () => {
+  assert.equal(
+    configError(() => loadConfig(['--allowed-hosts', 'box.lan:8080'], {})),
+    'invalid --allowed-hosts "box.lan:8080": give the host name without a port (any port is accepted)',
+  );
+  assert.match(configError(() => loadConfig(['--allowed-hosts', 'http://box.lan'], {})), /invalid --allowed-hosts "http:\/\/box.lan": expected a host name/);
+  assert.match(configError(() => loadConfig([], { KOOR_ALLOWED_ORIGINS: 'https://a.example/app' })), /^invalid KOOR_ALLOWED_ORIGINS "https:\/\/a.example\/app": expected an origin/);
+  assert.match(configError(() => loadConfig(['--allowed-origins', 'localhost:3000'], {})), /expected an origin such as https:\/\/koor.example.com/);
+  const file = writeSettings('bad-list.json', { allowed_hosts: [42] });
+  assert.match(configError(() => loadConfig(['--config', file], {})), /invalid allowed_hosts in .*: expected a comma-separated list or an array of strings/);
+});

@@ -151,7 +151,7 @@ test('import refuses a server with data unless merging, and rolls back a bad str
   assert.equal(audit.length, 8);
   assert.ok(audit.every((e: { action: string; outcome: string }) => e.action === 'backup.import' && e.outcome === 'error'));
   // Those entries do not count as data: a real import still goes through, its audit history added.
-  const ok = await target.app.inject({ method: 'POST', url: '/api/import', payload: dump, headers: { 'content-type': 'text/plain' } });
+  const ok = await target.app.inject({ method: 'POST', url: '/api/import', payload: dump, headers: ndjson });
   assert.equal(ok.statusCode, 200, ok.body);
   const sourceAudit = (await source.app.inject({ method: 'GET', url: '/api/audit/summary' })).json();
   const targetAudit = (await target.app.inject({ method: 'GET', url: '/api/audit/summary' })).json();

@@ -121,7 +121,7 @@ test("requests Node's HTTP parser refuses, or that never finish arriving, get th
 
   // A body that stops coming: answered once it has been silent for the body idle timeout (Node's
   // own request timeout only cut it after about a minute), and the connection closed.
-  const stalled = await rawExchange(url, 'PUT /api/state/slow HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten b');
+  const stalled = await rawExchange(url, 'PUT /api/state/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten b');
   assert.match(stalled, /^HTTP\/1\.1 408 /);
   assert.deepEqual(bodyOf(stalled), { error: 'request body stalled: no data for 500 ms', code: 408, reason: 'request_timeout' });
   assert.equal((await fetch(`${url}/api/state/slow`)).status, 404);

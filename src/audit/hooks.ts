@@ -81,7 +81,10 @@ async function auditHooks(app: FastifyInstance): Promise<void> {
     const status = reply.statusCode;
     const action = request.routeOptions.config.auditAction;
     const marked = request as unknown as Record<symbol, boolean>;
-    if (status < 400 || !action || marked[recorded]) {
+    // A request refused before anyone was identified (browser safety: a foreign Host or
+    // Origin) is a web page's attempt, not a caller's call: storing it would let any page
+    // fill the disk, so it leaves no entry.
+    if (status < 400 || !action || marked[recorded] || !request.actor) {
       done(null, payload);
       return;
     }

@@ -47,7 +47,8 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
     schema: {
       summary: 'Import an export stream (into an empty server, or merging with ?merge=1)',
       tags: ['backup'],
-      consumes: ['application/x-ndjson', 'text/plain'],
+      // Not text/plain: a web page may POST that cross-site without asking (README "Browser safety").
+      consumes: ['application/x-ndjson', 'application/jsonl', 'application/json'],
       querystring: {
         type: 'object',
         properties: {

@@ -15,6 +15,11 @@ function withoutHopByHop<T extends Record<string, unknown>>(headers: T): T {
   return kept;
 }
 
+function withoutOrigin<T extends Record<string, unknown>>(headers: T): T {
+  const { origin: _origin, ...kept } = headers;
+  return kept as T;
+}
+
 /**
  * The path (and query) to ask the API for: the browser's own, once it is known to be an API
  * path. The router only sends `/api…` and `/health` here; checking again keeps a request that
@@ -47,6 +52,9 @@ export async function apiProxy(app: FastifyInstance, apiUrl: URL): Promise<void>
 
   const forward = (request: FastifyRequest, reply: FastifyReply) =>
     reply.from(apiPath(request), {
+      // The dashboard has judged the browser's Origin (browser-safety.ts); from here on the
+      // request is its own, like its relayed WebSocket, which carries none either.
+      rewriteRequestHeaders: (_request, headers) => withoutOrigin(headers),
       rewriteHeaders: withoutHopByHop,
       onError: (answer, { error }) => {
         const message = `dashboard cannot reach the API at ${apiUrl.origin}: ${error.message}`;

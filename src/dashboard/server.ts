@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { parseBind } from '../server/config.js';
 import { HttpError, badRequest, errorBody } from '../kernel/errors.js';
 import { apiProxy } from './proxy.js';
+import browserSafety, { browserSafetyPolicy } from '../server/browser-safety.js';
 import { dashboardFiles } from './static-files.js';
 
 /** A running dashboard server. */
@@ -17,13 +18,28 @@ export interface DashboardOptions {
   host?: string;
   /** 0 picks a free port (tests). */
   port?: number;
+  /** The API's browser-safety settings, which the dashboard applies to its own visitors; local mode when not given. */
+  safety?: DashboardSafety;
+}
+
+/** What the dashboard's browser checks take from the API's configuration. */
+export interface DashboardSafety {
+  localMode: boolean;
+  allowedHosts?: readonly string[];
+  allowedOrigins?: readonly string[];
 }
 
 /**
  * The dashboard as a small fastify app: its shipped files (static-files.ts), and `/api/*` and
  * `/health` forwarded to the API (proxy.ts). Errors have the API's shape (`errorBody`).
+ *
+ * It holds its visitors to the API's browser checks itself (the same module, with its own
+ * host and port): what it forwards reaches the API as the dashboard's own request, without the
+ * browser's Origin, as its relayed WebSocket always did. Otherwise a page that rebinds its
+ * name to this machine, or opens the relayed WebSocket cross-site, would reach the API
+ * through the dashboard.
  */
-export async function buildDashboardApp(apiUrl: URL): Promise<FastifyInstance> {
+export async function buildDashboardApp(apiUrl: URL, host = '127.0.0.1', safety: DashboardSafety = { localMode: true }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
@@ -46,6 +62,14 @@ export async function buildDashboardApp(apiUrl: URL): Promise<FastifyInstance> {
     done(target.startsWith('/') ? undefined : badRequest(`the dashboard is not a proxy: request a path, not ${target.split('?')[0]}`));
   });
 
+  await app.register(browserSafety, browserSafetyPolicy({
+    localMode: safety.localMode,
+    bindHost: host,
+    allowedHosts: safety.allowedHosts ?? [],
+    allowedOrigins: safety.allowedOrigins ?? [],
+    // Bodies go to the API as they came, and the API judges their types.
+    checkContentTypes: false,
+  }));
   await apiProxy(app, apiUrl);
   await dashboardFiles(app);
   return app;
@@ -55,8 +79,8 @@ export async function buildDashboardApp(apiUrl: URL): Promise<FastifyInstance> {
  * Starts the dashboard on its own address, in front of the API at `apiUrl`.
  */
 export async function startDashboardServer(options: DashboardOptions): Promise<DashboardServer> {
-  const app = await buildDashboardApp(new URL(options.apiUrl));
   const host = options.host ?? '127.0.0.1';
+  const app = await buildDashboardApp(new URL(options.apiUrl), host, options.safety);
   try {
     await app.listen({ host, port: options.port ?? 0 });
   } catch (err) {
@@ -75,7 +99,9 @@ export async function startDashboardServer(options: DashboardOptions): Promise<D
 export async function startDashboard(api: FastifyInstance, bind: string): Promise<DashboardServer | undefined> {
   const { host, port } = parseBind(bind, '--dashboard-bind');
   try {
-    const dashboard = await startDashboardServer({ apiUrl: api.koor.baseUrl, host, port });
+    const { authToken, allowedHosts, allowedOrigins } = api.koor.config;
+    const safety = { localMode: authToken === '', allowedHosts, allowedOrigins };
+    const dashboard = await startDashboardServer({ apiUrl: api.koor.baseUrl, host, port, safety });
     api.log.info({ url: dashboard.url }, 'koor dashboard listening');
     // It forwards /api to the API: a webhook to it would loop just the same.
     const listening = { name: 'dashboard', host, port: Number(new URL(dashboard.url).port) };

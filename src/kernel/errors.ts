@@ -54,6 +54,10 @@ export const REASONS = {
   apiUnreachable: 'api_unreachable',
   /** The server is closing and takes no new requests or streams. */
   shuttingDown: 'shutting_down',
+  /** The Host header does not name the server (DNS rebinding; see --allowed-hosts). */
+  hostNotAllowed: 'host_not_allowed',
+  /** A write or stream from a web page of another origin (see --allowed-origins). */
+  originNotAllowed: 'origin_not_allowed',
 } as const;
 
 const REASON_FORMAT = /^[a-z][a-z0-9_]*$/;

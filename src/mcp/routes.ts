@@ -8,6 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { errorBody } from '../kernel/errors.js';
 import { authInfoFor, createMcpServer } from './server.js';
 import { presentWhileOpen } from '../liveness/presence.js';
+import { mcpTransportChecks } from '../server/browser-safety.js';
 
 interface Session {
   server: McpServer;
@@ -130,6 +131,8 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
       if (session) session.instanceId = actor.instanceId;
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      // The SDK's own Host and Origin checks, from the lists the app's browser-safety hook uses.
+      ...mcpTransportChecks(app.browserSafety, request),
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
@@ -146,9 +149,9 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
     return transport;
   }
 
-  async function statelessTransport(reply: FastifyReply): Promise<StreamableHTTPServerTransport> {
+  async function statelessTransport(request: FastifyRequest, reply: FastifyReply): Promise<StreamableHTTPServerTransport> {
     const server = createMcpServer(ctx);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new StreamableHTTPServerTransport({ ...mcpTransportChecks(app.browserSafety, request), sessionIdGenerator: undefined, enableJsonResponse: true });
     reply.raw.on('close', () => {
       void transport.close().catch(() => undefined);
       void server.close().catch(() => undefined);
@@ -176,7 +179,7 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
       if (session) await serve(request, reply, session.transport);
       return reply;
     }
-    const transport = isInitializeRequest(request.body) ? await openSession(request) : await statelessTransport(reply);
+    const transport = isInitializeRequest(request.body) ? await openSession(request) : await statelessTransport(request, reply);
     if (!transport) return rpcError(reply, 503, `this server holds ${MAX_SESSIONS} MCP sessions, its limit: close one (DELETE /mcp) or try later`);
     await serve(request, reply, transport);
     return reply;

@@ -25,6 +25,7 @@ import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { frameworkErrorBody, installErrorHandling } from './error-handler.js';
 import authPlugin from './auth.js';
+import browserSafety, { apiBrowserSafety } from './browser-safety.js';
 import webSocketSupport from '../kernel/websockets.js';
 import auditHooks from '../audit/hooks.js';
 import metricsHooks from '../metrics/hooks.js';
@@ -157,6 +158,9 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
 
   limitConnections(app, { maxConnections: config.maxConnections, bodyIdleMs: config.bodyIdleTimeoutMs });
   installErrorHandling(app);
+  // First of the request hooks: a request a web page must not make is refused before it is
+  // parsed, identified or audited.
+  await app.register(browserSafety, apiBrowserSafety(config));
   refuseDeepJsonBodies(app);
   await app.register(swagger, {
     openapi: {

@@ -53,6 +53,13 @@ export interface Config {
   outboundAllow: string[];
   /** Outbound policy: CIDRs, addresses or host names calls may not reach. */
   outboundDeny: string[];
+  /**
+   * More names the Host header may give (README "Browser safety"); setting any turns the Host
+   * check on with an auth token too. Lower case, IPv6 addresses in brackets.
+   */
+  allowedHosts: string[];
+  /** Web origins (`scheme://host[:port]`) whose pages may write and open streams, besides the server's own. */
+  allowedOrigins: string[];
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -79,12 +86,14 @@ export const DEFAULT_CONFIG: Config = {
   bodyIdleTimeoutMs: 10_000,
   outboundAllow: [],
   outboundDeny: [],
+  allowedHosts: [],
+  allowedOrigins: [],
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count' | 'outboundList';
+type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count' | 'outboundList' | 'hosts' | 'origins';
 
 interface SettingSpec {
   key: keyof Config;
@@ -124,6 +133,8 @@ const SETTINGS: SettingSpec[] = [
   { key: 'messageRetentionMs', flag: 'message-retention', env: 'KOOR_MESSAGE_RETENTION', file: 'message_retention', kind: 'duration' },
   { key: 'outboundAllow', flag: 'outbound-allow', env: 'KOOR_OUTBOUND_ALLOW', file: 'outbound_allow', kind: 'outboundList' },
   { key: 'outboundDeny', flag: 'outbound-deny', env: 'KOOR_OUTBOUND_DENY', file: 'outbound_deny', kind: 'outboundList' },
+  { key: 'allowedHosts', flag: 'allowed-hosts', env: 'KOOR_ALLOWED_HOSTS', file: 'allowed_hosts', kind: 'hosts' },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'KOOR_ALLOWED_ORIGINS', file: 'allowed_origins', kind: 'origins' },
 ];
 
 /**
@@ -155,9 +166,48 @@ export function parseBind(value: string, name: string): { host: string; port: nu
   return { host, port };
 }
 
+/**
+ * A host name as the Host header gives it, without the port (any port is accepted): lower
+ * case, an IPv6 address in brackets.
+ */
+function parseHostName(entry: string, name: string): string {
+  const host = entry.toLowerCase();
+  const ipv6 = host.match(/^\[?([0-9a-f:.]*:[0-9a-f:.]*)\]?$/);
+  if (ipv6 && (host.startsWith('[') || host.split(':').length > 2)) return `[${ipv6[1]}]`;
+  if (/:\d*$/.test(host)) throw new ConfigError(`invalid ${name} "${entry}": give the host name without a port (any port is accepted)`);
+  if (!/^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$/.test(host)) throw new ConfigError(`invalid ${name} "${entry}": expected a host name or an IP address, such as koor.example.com`);
+  return host;
+}
+
+/** An origin as a browser sends it: `scheme://host[:port]`, lower case, no default port. */
+function parseOrigin(entry: string, name: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(entry);
+  } catch {
+    // refused below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+    throw new ConfigError(`invalid ${name} "${entry}": expected an origin such as https://koor.example.com or http://localhost:3000 (scheme, host and port, no path)`);
+  }
+  return url.origin;
+}
+
+/**
+ * A list setting: comma-separated text (a flag may also be repeated), or a JSON array of
+ * strings in the config file.
+ */
+function listEntries(raw: unknown, name: string): string[] {
+  const items = Array.isArray(raw) ? raw : [raw];
+  if (items.some((item) => typeof item !== 'string')) throw new ConfigError(`invalid ${name}: expected a comma-separated list or an array of strings`);
+  return (items as string[]).flatMap((item) => item.split(',')).map((item) => item.trim()).filter((item) => item !== '');
+}
+
 function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof Config] {
   const name = origin;
   if (spec.kind === 'outboundList') return outboundList(raw, name, spec.key === 'outboundAllow' ? 'allow' : 'deny');
+  if (spec.kind === 'hosts') return listEntries(raw, name).map((entry) => parseHostName(entry, name));
+  if (spec.kind === 'origins') return listEntries(raw, name).map((entry) => parseOrigin(entry, name));
   const text = typeof raw === 'number' ? String(raw) : raw;
   if (typeof text !== 'string') throw new ConfigError(`invalid ${name}: expected a string`);
   switch (spec.kind) {
@@ -222,9 +272,9 @@ function checkFileKeys(file: Record<string, unknown>, path: string): void {
 const describeDefault = (spec: SettingSpec): string => {
   const value = DEFAULT_CONFIG[spec.key];
   if (spec.kind === 'duration' && typeof value === 'number') return value % 60_000 === 0 ? `${value / 60_000}m` : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
-  if (value === '') return spec.key === 'dashboardBind' ? '(empty disables)' : '(none)';
   if (spec.key === 'outboundAllow') return 'loopback, private ranges';
   if (spec.key === 'outboundDeny') return 'link-local, multicast, 0.0.0.0/8';
+  if (value === '' || (Array.isArray(value) && value.length === 0)) return spec.key === 'dashboardBind' ? '(empty disables)' : '(none)';
   return String(value);
 };
 
@@ -253,7 +303,8 @@ export function serverUsage(): string {
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const options: Record<string, { type: 'string'; multiple?: boolean }> = { config: { type: 'string' } };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string', ...(s.kind === 'outboundList' ? { multiple: true } : {}) };
+  const isList = (kind: Kind) => kind === 'outboundList' || kind === 'hosts' || kind === 'origins';
+  for (const s of SETTINGS) options[s.flag] = { type: 'string', ...(isList(s.kind) ? { multiple: true } : {}) };
   let values: Record<string, string | undefined>;
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;

@@ -74,6 +74,8 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
     schema: {
       tags: ['specs'],
       summary: 'Store a new version of a spec (raw body); a JSON document with "kind":"contract" must be a valid contract',
+      // Stored as sent, with its content type: any type is a spec (README "Browser safety").
+      consumes: ['*/*'],
       params: specParams,
       headers: conditionalHeaders,
       response: {

@@ -97,6 +97,8 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
     schema: {
       tags: ['state'],
       summary: 'Store a new version (raw body, any content type, default application/json); If-Match / If-None-Match: * make it conditional',
+      // Stored as sent, with its content type: any type is a value (README "Browser safety").
+      consumes: ['*/*'],
       params: keyParams,
       headers: conditionalHeaders,
       response: {

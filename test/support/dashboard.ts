@@ -17,7 +17,9 @@ export interface DashboardStack {
 /** A listening API with its own database and a dashboard in front of it, both on free ports. */
 export async function startDashboardStack(config: Partial<Config> = {}): Promise<DashboardStack> {
   const api = await startListeningApp(config);
-  const dashboard = await startDashboardServer({ apiUrl: api.url, host: '127.0.0.1', port: 0 });
+  const { authToken, allowedHosts, allowedOrigins } = api.app.koor.config;
+  const safety = { localMode: authToken === '', allowedHosts, allowedOrigins };
+  const dashboard = await startDashboardServer({ apiUrl: api.url, host: '127.0.0.1', port: 0, safety });
   return {
     api,
     dashboard,
