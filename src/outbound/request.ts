@@ -130,11 +130,18 @@ export function outboundRequest(policy: OutboundPolicy, url: URL, call: Outbound
         settled = true;
         const location = response.headers.location;
         resolve({ status: response.statusCode ?? 0, location, body: Buffer.concat(chunks), cut });
-        response.destroy();
-        request.destroy();
+        // The rest of a cut answer is not wanted. An unread one is drained instead, so that the
+        // receiver closes the connection (Connection: close) and keeps its TIME_WAIT; the
+        // call's timeout still ends a body that never stops.
+        if (cut) {
+          response.destroy();
+          request.destroy();
+        }
       };
       if (readBytes === 0) {
         finish(false);
+        response.on('error', () => undefined);
+        response.resume();
         return;
       }
       response.on('data', (chunk: Buffer) => {
