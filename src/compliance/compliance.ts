@@ -7,6 +7,7 @@ import { parseEndpointKey } from '../contracts/document.js';
 import { hasPathParams, testLiveEndpoint } from '../contracts/live-test.js';
 import type { Contract } from '../contracts/payload.js';
 import type { ComplianceRunRow } from './tables.js';
+import type { WorkPool } from '../kernel/work-pool.js';
 import './tables.js';
 
 export interface ComplianceViolation {
@@ -39,7 +40,7 @@ export function projectOfInstance(instance: Instance): string {
  * Checks one instance against one contract. With a registered base_url, every GET endpoint
  * without path parameters is called and its answer checked against the contract.
  */
-async function checkInstanceContract(policy: OutboundPolicy, instance: Instance, contract: Contract): Promise<ComplianceViolation[]> {
+async function checkInstanceContract(policy: OutboundPolicy, instance: Instance, contract: Contract, work: WorkPool): Promise<ComplianceViolation[]> {
   if (!instance.base_url) return [];
   const violations: ComplianceViolation[] = [];
   for (const [key, spec] of Object.entries(contract.endpoints)) {
@@ -47,9 +48,10 @@ async function checkInstanceContract(policy: OutboundPolicy, instance: Instance,
     if (!parsed || parsed.method !== 'GET' || hasPathParams(parsed.path)) continue;
     let result;
     try {
-      result = await testLiveEndpoint(policy, key, spec, instance.base_url);
+      result = await testLiveEndpoint(policy, key, spec, instance.base_url, {}, work);
     } catch (err) {
-      // A base URL the outbound policy refuses is this check's finding, not the run's end.
+      // A base URL the outbound policy refuses, or an answer too costly to check within the
+      // work budget, is this check's finding, not the run's end.
       if (err instanceof HttpError) {
         violations.push({ endpoint: key, path: '$', message: err.message });
         continue;
@@ -64,13 +66,13 @@ async function checkInstanceContract(policy: OutboundPolicy, instance: Instance,
 
 type PendingRun = Omit<ComplianceRun, 'id'>;
 
-async function checkInstance(policy: OutboundPolicy, instance: Instance, contractsOf: (project: string) => Promise<Awaited<ReturnType<typeof listProjectContracts>>>): Promise<PendingRun[]> {
+async function checkInstance(policy: OutboundPolicy, instance: Instance, contractsOf: (project: string) => Promise<Awaited<ReturnType<typeof listProjectContracts>>>, work: WorkPool): Promise<PendingRun[]> {
   const project = projectOfInstance(instance);
   if (!project) return [];
   const runs: PendingRun[] = [];
   for (const entry of await contractsOf(project)) {
     const violations: ComplianceViolation[] = entry.contract
-      ? await checkInstanceContract(policy, instance, entry.contract)
+      ? await checkInstanceContract(policy, instance, entry.contract, work)
       : [{ endpoint: '', path: '$', message: entry.problem ?? 'not a valid contract' }];
     runs.push({ instance_id: instance.id, project, contract: entry.name, pass: violations.length === 0, violations, run_at: new Date().toISOString() });
   }
@@ -109,7 +111,7 @@ export async function runComplianceChecks(ctx: AppContext, actor?: Actor): Promi
     if (!contracts) byProject.set(project, (contracts = listProjectContracts(ctx, project).catch(() => [])));
     return contracts;
   };
-  const pending = (await inBatches(instances, PARALLEL_INSTANCES, (instance) => checkInstance(ctx.outbound, instance, contractsOf))).flat();
+  const pending = (await inBatches(instances, PARALLEL_INSTANCES, (instance) => checkInstance(ctx.outbound, instance, contractsOf, ctx.work))).flat();
 
   return ctx.commit(async (trx) => {
     const stored: ComplianceRun[] = [];

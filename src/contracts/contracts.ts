@@ -4,7 +4,7 @@ import { getSpec, listSpecs } from '../specs/specs.js';
 import { contractDocumentOf, parseContract } from './document.js';
 import { testLiveEndpoint, type LiveTestResult } from './live-test.js';
 import type { Contract, ContractViolation } from './payload.js';
-import { MAX_CONTRACT_VIOLATIONS, checkDirection, findEndpoint, validateDirection } from './validate.js';
+import { MAX_CONTRACT_VIOLATIONS, checkDirection, checkDirectionOffLoop, findEndpoint } from './validate.js';
 
 /** The contract stored as spec `project/name`; 404 when absent, 400 when it is not a contract. */
 export async function loadContract(ctx: AppContext, project: string, name: string): Promise<Contract> {
@@ -43,7 +43,7 @@ export interface PayloadCheck {
 export async function validateContractPayload(ctx: AppContext, project: string, name: string, input: { endpoint: string; direction?: string; payload: unknown }): Promise<PayloadCheck> {
   const contract = await loadContract(ctx, project, name);
   const { spec } = findEndpoint(contract, input.endpoint);
-  const violations = validateDirection(spec, checkDirection(input.direction ?? 'request'), input.payload);
+  const violations = await checkDirectionOffLoop(ctx.work, spec, checkDirection(input.direction ?? 'request'), input.payload);
   if (violations.length <= MAX_CONTRACT_VIOLATIONS) return { valid: violations.length === 0, violations };
   return { valid: false, violations: violations.slice(0, MAX_CONTRACT_VIOLATIONS), truncated: true };
 }
@@ -52,5 +52,5 @@ export async function validateContractPayload(ctx: AppContext, project: string, 
 export async function testContractEndpoint(ctx: AppContext, project: string, name: string, input: { endpoint: string; base_url: string; test_data?: Record<string, unknown> }): Promise<LiveTestResult> {
   const contract = await loadContract(ctx, project, name);
   const { key, spec } = findEndpoint(contract, input.endpoint);
-  return testLiveEndpoint(ctx.outbound, key, spec, input.base_url, input.test_data ?? {});
+  return testLiveEndpoint(ctx.outbound, key, spec, input.base_url, input.test_data ?? {}, ctx.work);
 }

@@ -1,5 +1,7 @@
 import { DIRECTIONS, FIELD_TYPES, type Contract } from './payload.js';
 import { jsonSchemaError } from './json-schema.js';
+import { schemaProblemOffLoop } from './validate.js';
+import type { WorkPool } from '../kernel/work-pool.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 const ENDPOINT_KEYS = ['query', 'request', 'response', 'response_array', 'response_status', 'error', 'schema', 'description'];
@@ -54,7 +56,12 @@ function checkFieldMap(map: unknown, where: string, depth = 0): string | null {
   return null;
 }
 
-function checkEndpoint(key: string, endpoint: unknown): string | null {
+/** Says what is wrong with a JSON Schema, or null; `where` locates it for the message. */
+export type SchemaCheck = (schema: unknown, where: string) => string | null;
+
+const compileHere: SchemaCheck = (schema) => jsonSchemaError(schema);
+
+function checkEndpoint(key: string, endpoint: unknown, schemaCheck: SchemaCheck): string | null {
   const where = `endpoints["${key}"]`;
   if (!parseEndpointKey(key)) return `${where}: the key must be "METHOD /path" with METHOD one of ${METHODS.join(', ')}`;
   if (!isObject(endpoint)) return `${where} must be an object`;
@@ -82,7 +89,7 @@ function checkEndpoint(key: string, endpoint: unknown): string | null {
       if (!(DIRECTIONS as readonly string[]).includes(direction)) {
         return `${where}.schema: unknown direction "${direction}" (allowed: ${DIRECTIONS.join(', ')})`;
       }
-      const problem = jsonSchemaError(schema);
+      const problem = schemaCheck(schema, `${where}.schema.${direction}`);
       if (problem) return `${where}.schema.${direction}: invalid JSON Schema: ${problem}`;
     }
   }
@@ -93,7 +100,7 @@ function checkEndpoint(key: string, endpoint: unknown): string | null {
  * Checks that a spec document marked `"kind":"contract"` is a well-formed contract.
  * Returns null when it is, otherwise a message saying what is wrong (used for the 400).
  */
-export function checkContractDocument(doc: unknown): string | null {
+export function checkContractDocument(doc: unknown, schemaCheck: SchemaCheck = compileHere): string | null {
   if (!isObject(doc)) return 'a contract must be a JSON object';
   if (doc.kind !== 'contract') return 'a contract must have "kind": "contract"';
   if (doc.version !== undefined && typeof doc.version !== 'string' && typeof doc.version !== 'number') {
@@ -101,11 +108,32 @@ export function checkContractDocument(doc: unknown): string | null {
   }
   if (!isObject(doc.endpoints)) return 'a contract needs "endpoints": an object keyed by "METHOD /path"';
   for (const [key, endpoint] of Object.entries(doc.endpoints)) {
-    const problem = checkEndpoint(key, endpoint);
+    const problem = checkEndpoint(key, endpoint, schemaCheck);
     if (problem) return `invalid contract: ${problem}`;
   }
   return null;
 }
+
+/**
+ * `checkContractDocument` with the JSON Schemas compiled where they cannot hold up the server:
+ * a big schema (up to 64 KB, half a second of ajv) in the worker pool, under the work budget.
+ */
+export async function contractDocumentProblem(work: WorkPool, doc: unknown): Promise<string | null> {
+  const schemas: [unknown, string][] = [];
+  const shapeProblem = checkContractDocument(doc, (schema, where) => {
+    schemas.push([schema, where]);
+    return null;
+  });
+  if (shapeProblem) return shapeProblem;
+  for (const [schema, where] of schemas) {
+    const problem = await schemaProblemOffLoop(work, schema);
+    if (problem) return `invalid contract: ${where}: invalid JSON Schema: ${problem}`;
+  }
+  return null;
+}
+
+/** A stored contract's shape, without compiling its schemas again (they were checked when it was stored). */
+const shapeOnly: SchemaCheck = () => null;
 
 /** Parses contract JSON text or bytes; throws an Error with the reason when it is not a contract. */
 export function parseContract(data: Buffer | string): Contract {
@@ -115,7 +143,7 @@ export function parseContract(data: Buffer | string): Contract {
   } catch (err) {
     throw new Error(`not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const problem = checkContractDocument(doc);
+  const problem = checkContractDocument(doc, shapeOnly);
   if (problem) throw new Error(problem);
   return doc as Contract;
 }
@@ -142,7 +170,9 @@ export function contractDocumentOf(data: Buffer): Record<string, unknown> | null
  * The spec registry's check for contracts (SPEC §4): a spec that is a contract must be a valid
  * one. Returns the problem, or null for a valid contract and for any other document.
  */
-export function contractSpecProblem(data: Buffer): string | null {
-  const doc = contractDocumentOf(data);
-  return doc === null ? null : checkContractDocument(doc);
+export function contractSpecCheck(work: WorkPool): (data: Buffer) => Promise<string | null> {
+  return async (data) => {
+    const doc = contractDocumentOf(data);
+    return doc === null ? null : contractDocumentProblem(work, doc);
+  };
 }

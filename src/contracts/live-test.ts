@@ -4,7 +4,8 @@ import { MAX_ANSWER_BYTES, MAX_CALL_MS, OutboundFailure, outboundRequest, type O
 import { maskCredentials } from '../outbound/urls.js';
 import { parseEndpointKey } from './document.js';
 import type { ContractViolation, EndpointSpec } from './payload.js';
-import { validateDirection } from './validate.js';
+import { checkDirectionOffLoop } from './validate.js';
+import type { WorkPool } from '../kernel/work-pool.js';
 
 /** How long a live call may take before it counts as failed (the outbound policy's cap). */
 export const LIVE_CALL_TIMEOUT_MS = MAX_CALL_MS;
@@ -63,7 +64,7 @@ function denied(baseUrl: string, err: OutboundDenied): Error {
  * The call goes through the outbound policy: a base URL it refuses (or this server's own API)
  * is a 400 naming the policy, whether that shows before calling or when connecting.
  */
-export async function testLiveEndpoint(policy: OutboundPolicy, endpointKey: string, spec: EndpointSpec, baseUrl: string, testData: Record<string, unknown> = {}): Promise<LiveTestResult> {
+export async function testLiveEndpoint(policy: OutboundPolicy, endpointKey: string, spec: EndpointSpec, baseUrl: string, testData: Record<string, unknown>, work: WorkPool): Promise<LiveTestResult> {
   const parsed = parseEndpointKey(endpointKey);
   if (!parsed) throw badRequest(`endpoint "${endpointKey}" is not "METHOD /path"`);
   const base = checkBaseUrl(baseUrl);
@@ -84,7 +85,7 @@ export async function testLiveEndpoint(policy: OutboundPolicy, endpointKey: stri
   const sendsBody = !['GET', 'HEAD', 'DELETE'].includes(parsed.method);
   const requestDirection = sendsBody ? 'request' : 'query';
   const requestViolations =
-    Object.keys(rest).length > 0 || sendsBody ? validateDirection(spec, requestDirection, rest) : [];
+    Object.keys(rest).length > 0 || sendsBody ? await checkDirectionOffLoop(work, spec, requestDirection, rest) : [];
 
   const result: LiveTestResult = {
     valid: false,
@@ -142,7 +143,8 @@ export async function testLiveEndpoint(policy: OutboundPolicy, endpointKey: stri
       violations.push({ path: '$', message: 'response body is not JSON' });
       body = undefined;
     }
-    if (body !== undefined) violations.push(...validateDirection(spec, direction, body));
+    // Up to 10 MB of someone else's JSON: checked in the worker pool unless it is small.
+    if (body !== undefined) violations.push(...(await checkDirectionOffLoop(work, spec, direction, body)));
     else if (text === '') violations.push({ path: '$', message: 'response body is empty' });
   }
   result.response_violations = violations;

@@ -3,7 +3,8 @@ import { testContractEndpoint, validateContractPayload } from './contracts.js';
 import { contractParams as params, liveTestBody, liveTestSchema, payloadCheckSchema, validateBody } from './schemas.js';
 import { KoorErrorRef, typedRoutes } from '../kernel/schema.js';
 
-const errors = { 400: KoorErrorRef, 404: KoorErrorRef };
+// 422: the check ran past the work budget (--work-budget).
+const errors = { 400: KoorErrorRef, 404: KoorErrorRef, 422: KoorErrorRef };
 
 /** HTTP routes of the contracts domain: payload validation and live contract tests. */
 export default async function contractsRoutes(app: FastifyInstance): Promise<void> {

@@ -4,6 +4,7 @@ import type { ReadDb } from '../db/engine.js';
 import type { EventHub } from '../events/hub.js';
 import type { Committer } from '../commit/committer.js';
 import type { JobSet } from './jobs.js';
+import type { WorkPool } from './work-pool.js';
 
 /**
  * Everything a domain function may need, built once per app by `buildApp` (src/server/app.ts),
@@ -24,6 +25,8 @@ export interface AppContext {
   log: FastifyBaseLogger;
   hub: EventHub;
   jobs: JobSet;
+  /** Worker threads for CPU-heavy work on user input, with the per-request work budget. */
+  work: WorkPool;
   version: string;
   startedAt: number;
   /** The URL the API listens on once it listens (for endpoint lists and compliance calls). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../kernel/errors.js';
 import { DEFAULT_EXPORT_SOURCES, MAX_RULES_PER_WRITE, RULE_ACTIONS, SOURCES, exportRules, importRules, listRules, replaceLocalRules } from './rules.js';
-import { MAX_VIOLATIONS, SCAN_TIME_LIMIT_MS } from './scan.js';
+import { MAX_VIOLATIONS } from './scan.js';
 import { acceptRule, deleteRule, proposeRule, rejectRule } from './lifecycle.js';
 import { validateContent } from './validate.js';
 import { projectParam, proposeBody, ruleInputSchema, ruleSchema, ruleStatusSchema, validateBody, violationSchema } from './schemas.js';
@@ -58,9 +58,10 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
           project: Type.String(),
           violations: Type.Array(violationSchema),
           count: Type.Integer(),
-          truncated: Type.Boolean({ description: `Present (true) when the list is incomplete: more than ${MAX_VIOLATIONS} violations, or the scan reached its ${SCAN_TIME_LIMIT_MS / 1000} s limit` }),
+          truncated: Type.Boolean({ description: `Present (true) when the list is incomplete: more than ${MAX_VIOLATIONS} violations` }),
         })),
         400: errors[400],
+        422: KoorErrorRef,
       },
     },
   }, async (request) => {

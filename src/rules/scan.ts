@@ -1,4 +1,3 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type RE2 from 're2';
 import { CUSTOM_CHECKS, compilePattern, needsLineByLine } from './patterns.js';
 import type { Rule } from './rules.js';
@@ -9,16 +8,6 @@ export type { Violation };
 // Content is scanned in chunks of whole lines: each chunk is turned into UTF-8 once and every
 // rule runs over it in a single RE2 pass (one native call per match, not per line).
 const CHUNK_CHARS = 256 * 1024;
-/**
- * Longest the scan keeps the event loop before giving other requests a turn. Checked after each
- * rule's pass over a chunk, so thousands of rules over one chunk cannot block the server either.
- */
-const SLICE_MS = 20;
-/**
- * Longest one scan runs. Ten thousand rules over 10 MB is hours of work; past the limit the
- * answer lists what was found so far and says it is cut.
- */
-export const SCAN_TIME_LIMIT_MS = 10_000;
 /**
  * Most violations one scan reports. A hostile or unlucky rule (`a` over 3 million lines) would
  * otherwise build an answer of hundreds of megabytes; past the limit the report says it is cut.
@@ -39,18 +28,8 @@ interface LineMatcher {
 
 export interface ScanResult {
   violations: Violation[];
-  /**
-   * True when the list is incomplete: there were more than MAX_VIOLATIONS violations, or the
-   * scan reached its time limit (then `missing` rules not yet settled are left out, not guessed).
-   */
+  /** True when the list is incomplete: there were more than MAX_VIOLATIONS violations. */
   truncated: boolean;
-}
-
-export interface ScanOptions {
-  /** Defaults to SCAN_TIME_LIMIT_MS. */
-  timeLimitMs?: number;
-  /** How long the scan runs before it gives the event loop a turn; defaults to SLICE_MS. */
-  sliceMs?: number;
 }
 
 interface MissingMatcher {
@@ -144,19 +123,11 @@ function lineAlone(re: RE2): RE2 {
 /**
  * Runs `rules` over `content` and returns their violations in rule order, lines ascending.
  * Every pattern was checked when its rule was stored; one that no longer compiles is skipped.
+ *
+ * It runs to the end in one go: a scan that may be long runs in the worker pool (see
+ * `scanInline` in validate.ts), where the work budget ends it if it must.
  */
-export async function scanContent(rules: Rule[], content: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const deadline = performance.now() + (options.timeLimitMs ?? SCAN_TIME_LIMIT_MS);
-  let sliceStart = performance.now();
-  let timedOut = false;
-  /** Gives the event loop a turn once this slice is used up; false once the scan is out of time. */
-  const mayGoOn = async (): Promise<boolean> => {
-    if (performance.now() - sliceStart < (options.sliceMs ?? SLICE_MS)) return true;
-    await yieldToEventLoop();
-    sliceStart = performance.now();
-    timedOut = sliceStart > deadline;
-    return !timedOut;
-  };
+export function scanContent(rules: Rule[], content: string): ScanResult {
 
   const text = content.includes('\r') ? content.replace(/\r\n?/g, '\n') : content;
   const lineMatchers: LineMatcher[] = [];
@@ -172,13 +143,12 @@ export async function scanContent(rules: Rule[], content: string, options: ScanO
     }
     if (rule.match_type === 'missing') missing.push({ rule, re, found: false });
     else lineMatchers.push({ rule, re, lineByLine: needsLineByLine(pattern), ignoreLine: custom?.ignoreLine, full: false });
-    if (!(await mayGoOn())) break;
   }
 
   const perRule = new Map<Rule, Violation[]>(lineMatchers.map((m) => [m.rule, []]));
   let firstLine = 1;
   let chunks = 0;
-  scanning: for (let start = 0; !timedOut && (start < text.length || start === 0); ) {
+  for (let start = 0; start < text.length || start === 0; ) {
     let end = Math.min(start + CHUNK_CHARS, text.length);
     if (end < text.length) {
       const nl = text.indexOf('\n', end);
@@ -190,30 +160,27 @@ export async function scanContent(rules: Rule[], content: string, options: ScanO
     for (const m of lineMatchers) {
       if (m.full) continue;
       scanChunk(m, buf, firstLine, perRule.get(m.rule)!);
-      if (!(await mayGoOn())) break scanning;
     }
     for (const m of missing) {
       if (m.found) continue;
       m.re.lastIndex = 0;
       m.found = m.re.test(buf);
-      if (!(await mayGoOn())) break scanning;
     }
     firstLine += countNewlines(buf);
     start = end;
-    if (start >= text.length || !(await mayGoOn())) break;
+    if (start >= text.length) break;
   }
 
   // A pattern a `missing` rule looks for may span two chunks (`BEGIN\nEND` with the chunk
   // ending between the lines). One pass over the whole text settles it, only for a rule that
   // no chunk satisfied, and only when there was more than one chunk.
-  if (chunks > 1 && !timedOut) {
+  if (chunks > 1) {
     const unresolved = missing.filter((m) => !m.found);
     if (unresolved.length > 0) {
       const whole = Buffer.from(text, 'utf8');
       for (const m of unresolved) {
         m.re.lastIndex = 0;
         m.found = m.re.test(whole);
-        if (!(await mayGoOn())) break;
       }
     }
   }
@@ -223,11 +190,10 @@ export async function scanContent(rules: Rule[], content: string, options: ScanO
   for (const rule of rules) {
     const found = perRule.get(rule);
     if (found) for (const v of found) out.push(v);
-    // Out of time, a pattern not seen yet may still be further on: only a finished scan says absent.
     const absent = missingByRule.get(rule);
-    if (absent && !absent.found && !timedOut) out.push({ rule_id: rule.rule_id, severity: rule.severity, message: rule.message });
+    if (absent && !absent.found) out.push({ rule_id: rule.rule_id, severity: rule.severity, message: rule.message });
   }
-  const truncated = timedOut || out.length > MAX_VIOLATIONS || lineMatchers.some((m) => m.full);
+  const truncated = out.length > MAX_VIOLATIONS || lineMatchers.some((m) => m.full);
   return { violations: out.slice(0, MAX_VIOLATIONS), truncated };
 }
 

@@ -7,7 +7,7 @@ import { openDatabase, type Db } from '../db/engine.js';
 import { EventHub } from '../events/hub.js';
 import { Committer } from '../commit/committer.js';
 import { VersionedStore } from '../mvcc/versioned-store.js';
-import { contractSpecProblem } from '../contracts/document.js';
+import { contractSpecCheck } from '../contracts/document.js';
 import { createEmitter } from '../events/fanout.js';
 import { OpenStreams } from '../events/open-streams.js';
 import { Presence } from '../liveness/presence.js';
@@ -21,6 +21,7 @@ import { storableValueValidators } from './storable-values.js';
 import { clientErrorAnswerer } from './client-errors.js';
 import { limitConnections } from './connection-limits.js';
 import { JobSet } from '../kernel/jobs.js';
+import { WorkPool } from '../kernel/work-pool.js';
 import { CallCounters } from '../metrics/counters.js';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { frameworkErrorBody, installErrorHandling } from './error-handler.js';
@@ -76,6 +77,7 @@ function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContex
     log,
     hub,
     jobs: new JobSet(db.replicas, log),
+    work: new WorkPool(config.workBudgetMs),
     counters: new CallCounters(),
     streams: new OpenStreams(),
     presence: new Presence(),
@@ -83,13 +85,13 @@ function buildContext(config: Config, db: Db, log: FastifyBaseLogger): AppContex
     tokens: createTokenCache(hub),
     stateStore: new VersionedStore(db, 'state', 'state key'),
     specStore: new VersionedStore(db, 'spec', 'spec'),
-    specChecks: [contractSpecProblem],
     eventRetainers: [pendingDeliveryEvents],
     version: KOOR_VERSION,
     startedAt: Date.now(),
     baseUrl: `http://${config.bind}`,
     outbound: new OutboundPolicy({ allow: config.outboundAllow, deny: config.outboundDeny }),
-  } as Omit<AppContext, 'commit' | 'committer' | 'emitter' | 'agentMetrics' | 'prometheus' | 'webhooks'> as AppContext;
+  } as Omit<AppContext, 'commit' | 'committer' | 'specChecks' | 'emitter' | 'agentMetrics' | 'prometheus' | 'webhooks'> as AppContext;
+  ctx.specChecks = [contractSpecCheck(ctx.work)];
   ctx.emitter = createEmitter(ctx);
   ctx.committer = new Committer(db, (events) => ctx.emitter.local(events), (err) => log.error({ err }, 'after-commit effect failed'), ctx.jobs);
   ctx.commit = ctx.committer.commit;
@@ -190,6 +192,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   // Close order: stop jobs first (they may still write), then the database.
   app.addHook('onClose', async () => {
     await ctx.jobs.stopAll();
+    await ctx.work.close();
     if (!options.db) await db.close();
   });
 

@@ -60,6 +60,14 @@ export interface Config {
   allowedHosts: string[];
   /** Web origins (`scheme://host[:port]`) whose pages may write and open streams, besides the server's own. */
   allowedOrigins: string[];
+  /**
+   * The longest one request's CPU-heavy work (a rule scan, a JSON Schema check, a contract
+   * check of a live answer, the checks of a big template or contract) may run in the worker
+   * pool before it is ended and the request answered 422.
+   */
+  workBudgetMs: number;
+  /** Largest import (`POST /api/import`, `koor-cli restore`) in bytes; the JSON body limit is 10 MB. */
+  importLimitBytes: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -88,12 +96,14 @@ export const DEFAULT_CONFIG: Config = {
   outboundDeny: [],
   allowedHosts: [],
   allowedOrigins: [],
+  workBudgetMs: 5_000,
+  importLimitBytes: 256 * 1024 * 1024,
 };
 
 /** A setting that cannot be used. The message names the setting and the bad value. */
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count' | 'outboundList' | 'hosts' | 'origins';
+type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count' | 'outboundList' | 'hosts' | 'origins' | 'bytes';
 
 interface SettingSpec {
   key: keyof Config;
@@ -128,6 +138,8 @@ const SETTINGS: SettingSpec[] = [
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'KOOR_REQUEST_TIMEOUT', file: 'request_timeout', kind: 'duration' },
   { key: 'maxConnections', flag: 'max-connections', env: 'KOOR_MAX_CONNECTIONS', file: 'max_connections', kind: 'count' },
   { key: 'bodyIdleTimeoutMs', flag: 'body-idle-timeout', env: 'KOOR_BODY_IDLE_TIMEOUT', file: 'body_idle_timeout', kind: 'duration' },
+  { key: 'workBudgetMs', flag: 'work-budget', env: 'KOOR_WORK_BUDGET', file: 'work_budget', kind: 'duration' },
+  { key: 'importLimitBytes', flag: 'import-limit', env: 'KOOR_IMPORT_LIMIT', file: 'import_limit', kind: 'bytes' },
   { key: 'maxWebhooks', flag: 'max-webhooks', env: 'KOOR_MAX_WEBHOOKS', file: 'max_webhooks', kind: 'count' },
   { key: 'sqliteSynchronous', flag: 'sqlite-synchronous', env: 'KOOR_SQLITE_SYNCHRONOUS', file: 'sqlite_synchronous', kind: 'choice', choices: SQLITE_SYNCHRONOUS },
   { key: 'messageRetentionMs', flag: 'message-retention', env: 'KOOR_MESSAGE_RETENTION', file: 'message_retention', kind: 'duration' },
@@ -234,7 +246,28 @@ function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof 
       if (!Number.isInteger(n) || n < 1) throw new ConfigError(`invalid ${name} "${text}": expected a positive whole number`);
       return n;
     }
+    case 'bytes': {
+      const bytes = parseByteSize(text);
+      if (bytes === null) throw new ConfigError(`invalid ${name} "${text}": expected a size like 500KB, 256MB or 2GB`);
+      return bytes;
+    }
   }
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `256MB`, `500kb`, `2GB`, `1048576` as bytes (units of 1024); null when it is not a positive size. */
+export function parseByteSize(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$/i.exec(text);
+  if (!match) return null;
+  const unit = match[2]!.toLowerCase().replace(/^([kmg])$/, '$1b');
+  const bytes = Math.floor(Number(match[1]) * BYTE_UNITS[unit]!);
+  return bytes >= 1 && Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+function describeBytes(bytes: number): string {
+  for (const [unit, size] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) if (bytes % size === 0) return `${bytes / size}${unit}`;
+  return String(bytes);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -271,6 +304,7 @@ function checkFileKeys(file: Record<string, unknown>, path: string): void {
 
 const describeDefault = (spec: SettingSpec): string => {
   const value = DEFAULT_CONFIG[spec.key];
+  if (spec.kind === 'bytes' && typeof value === 'number') return describeBytes(value);
   if (spec.kind === 'duration' && typeof value === 'number') return value % 60_000 === 0 ? `${value / 60_000}m` : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
   if (spec.key === 'outboundAllow') return 'loopback, private ranges';
   if (spec.key === 'outboundDeny') return 'link-local, multicast, 0.0.0.0/8';

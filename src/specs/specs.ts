@@ -10,7 +10,7 @@ import './tables.js';
  * contracts domain provides one (a spec that is a contract must be a valid contract); the app
  * factory hands it over, so the registry never needs to know what a contract is.
  */
-export type SpecDocumentCheck = (data: Buffer) => string | null;
+export type SpecDocumentCheck = (data: Buffer) => string | null | Promise<string | null>;
 
 declare module '../kernel/context.js' {
   interface AppContext {
@@ -122,8 +122,13 @@ export interface SpecWrite {
  * A new version of a spec (every document check must pass), announced by `spec.changed`: a
  * part of a change. Other domains (templates) store documents through this too.
  */
+/**
+ * Stores a spec version inside a change. The caller has run the document checks
+ * (`checkSpecDocument`) before the change began: they may take a worker's time, and a write
+ * transaction must not wait for it.
+ */
 export async function putSpecIn(ctx: AppContext, trx: WriteTx, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION): Promise<Change<SpecWriteResult>> {
-  const { project, name, data } = checkedSpecWrite(ctx, input);
+  const { project, name, data } = checkedSpecNames(input);
   const key = specKey(project, name);
   const contentType = input.contentType || DEFAULT_CONTENT_TYPE;
   const written = await ctx.specStore.writeIn(trx, {
@@ -139,22 +144,28 @@ export async function putSpecIn(ctx: AppContext, trx: WriteTx, input: SpecWrite,
   return { ...written, value: { project, name, version, hash, content_type: contentType, updated_at } };
 }
 
-/** Checks names, a non-empty body and every document check; returns the input. */
-function checkedSpecWrite(ctx: AppContext, input: SpecWrite): SpecWrite {
+/** Checks names and a non-empty body; returns the input. */
+function checkedSpecNames(input: SpecWrite): SpecWrite {
   const { project, name, data } = input;
   checkSpecNames(project, name);
   if (data.length === 0) throw badRequest(`empty body: spec ${project}/${name} needs at least one byte`);
+  return input;
+}
+
+/** Checks names, a non-empty body and every document check (a contract must be valid): 400 naming the problem. */
+export async function checkSpecDocument(ctx: AppContext, input: SpecWrite): Promise<void> {
+  checkedSpecNames(input);
   for (const check of ctx.specChecks) {
-    const problem = check(data);
+    const problem = await check(input.data);
     if (problem !== null) throw badRequest(problem);
   }
-  return input;
 }
 
 /** Stores a new version of a spec (every document check must pass) and announces `spec.changed`. */
 export async function putSpec(ctx: AppContext, input: SpecWrite, actor: Actor, precondition: Precondition = NO_PRECONDITION, guard?: WriteGuard): Promise<SpecWriteResult> {
-  // Checked before the commit too, so that a bad document never waits for the writer.
-  checkedSpecWrite(ctx, input);
+  // Checked before the commit, so that a bad document never waits for the writer (and the
+  // writer never waits for a check).
+  await checkSpecDocument(ctx, input);
   return ctx.commit(async (trx) => {
     await guard?.(trx);
     return putSpecIn(ctx, trx, input, actor, precondition);

@@ -2,7 +2,8 @@ import type { Actor, AppContext } from '../kernel/context.js';
 import { badRequest, conflict, notFound } from '../kernel/errors.js';
 import { combineChanges, type Change } from '../commit/change.js';
 import { MAX_RULES_PER_WRITE, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
-import { checkContractDocument } from '../contracts/document.js';
+import { contractDocumentProblem } from '../contracts/document.js';
+import type { WorkPool } from '../kernel/work-pool.js';
 import { putSpecIn } from '../specs/specs.js';
 import type { TemplateRow } from './tables.js';
 import './tables.js';
@@ -57,7 +58,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isOneContract = (data: unknown): data is Record<string, unknown> => isObject(data) && data.kind === 'contract';
 
 /** Splits a template's data into its rules and contracts, checking each; 400 naming the problem. */
-function partsOf(id: string, kind: string, data: unknown): TemplateParts {
+async function partsOf(work: WorkPool, id: string, kind: string, data: unknown): Promise<TemplateParts> {
   let rules: unknown = [];
   let contracts: unknown = {};
   if (kind === 'rules') rules = data;
@@ -79,7 +80,8 @@ function partsOf(id: string, kind: string, data: unknown): TemplateParts {
   });
   for (const [name, doc] of Object.entries(contracts)) {
     if (name === '' || name.length > 256) throw badRequest(`contract name "${name}" must be 1 to 256 characters`);
-    const problem = checkContractDocument(doc);
+    // Its JSON Schemas are compiled in the worker pool when big (see contractDocumentProblem).
+    const problem = await contractDocumentProblem(work, doc);
     if (problem) throw badRequest(`contract "${name}": ${problem}`);
   }
   return { rules: rules as RuleInput[], contracts };
@@ -101,7 +103,7 @@ export async function createTemplate(ctx: AppContext, input: TemplateInput, acto
   if (!ID_PATTERN.test(input.id)) throw badRequest(`id "${input.id}" must be 1-200 letters, digits, '.', '_' or '-'`);
   if (!input.name.trim()) throw badRequest('name must not be empty');
   if (!(TEMPLATE_KINDS as readonly string[]).includes(kind)) throw badRequest(`kind must be one of ${TEMPLATE_KINDS.join(', ')} (got "${kind}")`);
-  partsOf(input.id, kind, input.data);
+  await partsOf(ctx.work, input.id, kind, input.data);
   const row: TemplateRow = {
     id: input.id,
     name: input.name.trim(),
@@ -158,7 +160,7 @@ export interface ApplyResult {
 export async function applyTemplate(ctx: AppContext, id: string, project: string, actor: Actor): Promise<ApplyResult> {
   if (!project.trim() || project.includes('/')) throw badRequest(`project "${project}" must be non-empty and must not contain /`);
   const template = await getTemplate(ctx, id);
-  const parts = partsOf(template.id, template.kind, template.data);
+  const parts = await partsOf(ctx.work, template.id, template.kind, template.data);
   const now = new Date().toISOString();
   const rules: Rule[] = parts.rules.map((input) =>
     normalizeRule({ ...input, project, status: 'accepted' }, { project, source: 'external', created_at: now }),
