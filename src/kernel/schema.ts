@@ -5,9 +5,9 @@
 // needs apart from a handler is `Static<typeof TheSchema>`, never an interface beside it.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TSchema, type TSchemaOptions } from 'typebox';
+import { Type, type Static, type TObject, type TSchema, type TSchemaOptions } from 'typebox';
 
-export { Type, type Static, type TSchema };
+export { Type, type Static, type TObject, type TSchema };
 
 /** The routes of a domain, typed by their schemas: `const api = typedRoutes(app)`. */
 export function typedRoutes(app: FastifyInstance) {

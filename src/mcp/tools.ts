@@ -1,11 +1,14 @@
-import { z } from 'zod';
 import type { Actor, AppContext } from '../kernel/context.js';
 import { activateInstance, INSTANCE_ACTIONS, listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
+import { capabilitiesSchema, instanceFilter, intentBody, registerBody } from '../instances/schemas.js';
 import { proposeRule } from '../rules/lifecycle.js';
+import { proposeBody } from '../rules/schemas.js';
 import { validateContractPayload } from '../contracts/contracts.js';
-import { DIRECTIONS } from '../contracts/payload.js';
+import { contractParams, directionSchema, validateBody } from '../contracts/schemas.js';
 import { badRequest } from '../kernel/errors.js';
+import { Type, type Static, type TObject } from '../kernel/schema.js';
 import { RULE_ACTIONS } from '../rules/rules.js';
+import { argumentChecker, type ArgumentChecker } from './arguments.js';
 
 /** What a tool handler gets besides its arguments: the app and who is calling. */
 export interface ToolCall {
@@ -20,18 +23,24 @@ export interface ToolCall {
 
 /**
  * One MCP tool as data. Its description and schema enter every agent's context, so both stay
- * terse; its answer is one compact line (or one line per item), never a JSON dump.
+ * terse; its answer is one compact line (or one line per item), never a JSON dump. Its input
+ * schema is built from the same TypeBox schemas as the REST routes that do the same thing
+ * (so a limit is written once), and is what tools/list shows and what checks each call.
  */
-export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
+export interface ToolDefinition<Input extends TObject = TObject> {
   name: string;
   description: string;
   /** For tools that change something: the audit action a refused call is recorded under (its domain's constant). */
   auditAction?: string;
-  input: Shape;
-  run(args: z.infer<z.ZodObject<Shape>>, call: ToolCall): Promise<string>;
+  input: Input;
+  run(args: Static<Input>, call: ToolCall): Promise<string>;
 }
 
-const defineTool = <Shape extends z.ZodRawShape>(tool: ToolDefinition<Shape>): ToolDefinition<Shape> => tool;
+/** A tool ready to serve: its definition plus the checker compiled from its input schema. */
+export type Tool = ToolDefinition & { checkArguments: ArgumentChecker };
+
+const defineTool = <Input extends TObject>(tool: ToolDefinition<Input>) =>
+  ({ ...tool, checkArguments: argumentChecker(tool.input) }) as ToolDefinition<Input> & { checkArguments: ArgumentChecker };
 
 /** `key=value`, quoting values that contain spaces or quotes, and nothing for empty values. */
 function pairs(fields: Record<string, string | number | undefined>): string {
@@ -55,8 +64,6 @@ function describeInstance(i: Instance): string {
   });
 }
 
-const text = (max: number) => z.string().max(max).optional();
-
 /** `"code-review, testing"` → `['code-review', 'testing']`, as Go Koor splits it (empty items dropped). */
 function splitCapabilities(list: string): string[] {
   return list.split(',').map((c) => c.trim()).filter((c) => c !== '');
@@ -69,14 +76,13 @@ export const registerInstanceTool = defineTool({
   name: 'register_instance',
   auditAction: INSTANCE_ACTIONS.register,
   description: 'Register this agent. Returns id and token; move data via REST/koor-cli, not MCP.',
-  input: {
-    name: z.string().min(1).max(LIMITS.name),
-    workspace: text(LIMITS.workspace),
-    intent: text(LIMITS.intent),
-    stack: text(LIMITS.stack),
+  input: Type.Object({
+    // An agent must name itself here (REST leaves an empty name to the domain's check).
+    name: Type.String({ minLength: 1, maxLength: LIMITS.name }),
+    ...Type.Pick(registerBody, ['workspace', 'intent', 'stack']).properties,
     // Go Koor's tool takes a comma-separated string; an array works too.
-    capabilities: z.union([z.array(z.string()).max(LIMITS.capabilities), z.string()]).optional(),
-  },
+    capabilities: Type.Optional(Type.Union([capabilitiesSchema, Type.String()])),
+  }),
   async run(args, { ctx, actor, session }) {
     // A session that already acts as an instance (its token, or an earlier registration) is
     // that agent: registering again re-activates it rather than making a second one.
@@ -94,7 +100,7 @@ export const registerInstanceTool = defineTool({
 export const discoverInstancesTool = defineTool({
   name: 'discover_instances',
   description: 'List registered agents; filters match exactly.',
-  input: { name: z.string().optional(), workspace: z.string().optional(), stack: z.string().optional(), capability: z.string().optional() },
+  input: Type.Pick(instanceFilter, ['name', 'workspace', 'stack', 'capability']),
   async run(args, { ctx }) {
     const found = await listInstances(ctx, args);
     return [`count=${found.length}`, ...found.map(describeInstance)].join('\n');
@@ -105,7 +111,7 @@ export const setIntentTool = defineTool({
   name: 'set_intent',
   auditAction: INSTANCE_ACTIONS.intent,
   description: 'Set what an agent is working on now (also a heartbeat); instance_id defaults to this session\'s.',
-  input: { instance_id: z.string().min(1).optional(), intent: z.string().max(LIMITS.intent) },
+  input: Type.Object({ instance_id: Type.Optional(Type.String({ minLength: 1 })), intent: intentBody.properties.intent }),
   async run(args, { ctx, actor }) {
     const id = args.instance_id ?? actor.instanceId;
     if (!id) throw badRequest('instance_id is required: this session acts as no instance (send its token, or call register_instance)');
@@ -117,7 +123,7 @@ export const setIntentTool = defineTool({
 export const getEndpointsTool = defineTool({
   name: 'get_endpoints',
   description: 'Koor REST base URL, main endpoints and CLI usage.',
-  input: {},
+  input: Type.Object({}),
   async run(_args, { ctx }) {
     const base = `${ctx.baseUrl}/api`;
     return [
@@ -138,17 +144,12 @@ export const proposeRuleTool = defineTool({
   name: 'propose_rule',
   auditAction: RULE_ACTIONS.propose,
   description: 'Propose a validation rule for human review.',
-  input: {
-    project: z.string().min(1),
-    rule_id: z.string().min(1),
-    pattern: z.string().min(1),
-    message: z.string().min(1),
-    severity: z.enum(['error', 'warning']).optional(),
-    match_type: z.enum(['regex', 'missing', 'custom']).optional(),
-    stack: z.string().optional(),
-    proposed_by: z.string().optional(),
-    context: z.string().optional(),
-  },
+  input: Type.Object({
+    ...Type.Pick(proposeBody, ['project', 'rule_id', 'pattern']).properties,
+    // Go Koor's tool requires a message; REST lets it default to ''.
+    message: Type.String({ minLength: 1 }),
+    ...Type.Pick(proposeBody, ['severity', 'match_type', 'stack', 'proposed_by', 'context']).properties,
+  }),
   async run(args, { ctx, actor }) {
     const proposed = await proposeRule(ctx, args, actor);
     return pairs({ project: proposed.project, rule_id: proposed.rule_id, status: proposed.status });
@@ -158,14 +159,14 @@ export const proposeRuleTool = defineTool({
 export const validateContractTool = defineTool({
   name: 'validate_contract',
   description: 'Check a payload against a stored API contract endpoint.',
-  input: {
-    project: z.string().min(1),
-    contract: z.string().min(1),
-    endpoint: z.string().min(1),
-    direction: z.enum(DIRECTIONS),
+  input: Type.Object({
+    project: contractParams.properties.project,
+    contract: contractParams.properties.name,
+    endpoint: validateBody.properties.endpoint,
+    direction: directionSchema,
     // Go Koor sends the payload as JSON text; a JSON value works too.
-    payload: z.unknown(),
-  },
+    payload: Type.Optional(Type.Unknown()),
+  }),
   async run(args, { ctx }) {
     const payload = typeof args.payload === 'string' ? parsePayloadText(args.payload) : args.payload ?? {};
     const check = await validateContractPayload(ctx, args.project, args.contract, { endpoint: args.endpoint, direction: args.direction, payload });
@@ -190,11 +191,11 @@ function parsePayloadText(payload: string): unknown {
 }
 
 /** Every tool the MCP endpoint offers, in the order `tools/list` shows them. */
-export const TOOLS: ToolDefinition[] = [
+export const TOOLS: Tool[] = [
   registerInstanceTool,
   discoverInstancesTool,
   setIntentTool,
   getEndpointsTool,
   proposeRuleTool,
   validateContractTool,
-] as unknown as ToolDefinition[];
+] as unknown as Tool[];
