@@ -60,13 +60,14 @@ test('webhooks may not target link-local, multicast or unspecified addresses, no
   const refused: [string, string][] = [
     ['http://169.254.169.254/latest/meta-data/', 'link-local 169.254.0.0/16'],
     ['http://[::ffff:169.254.169.254]/', 'link-local 169.254.0.0/16'],
+    ['http://[64:ff9b::a9fe:a9fe]/', 'link-local 169.254.0.0/16'],
     ['http://2852039166/', 'link-local 169.254.0.0/16'],
     ['http://[fe80::1]/', 'link-local fe80::/10'],
     ['http://224.0.0.1/', 'multicast 224.0.0.0/4'],
     ['http://[ff02::1]/', 'multicast ff00::/8'],
     ['http://0.0.0.0:8080/', 'unspecified 0.0.0.0/8'],
     [`http://0x7f000001:${port.port}/api/events/publish`, `127.0.0.1:${port.port} is ${own}`],
-    [`http://[::1]:${port.port}/api/events/publish`, `::1:${port.port} is ${own}`],
+    [`http://[::1]:${port.port}/api/events/publish`, `[::1]:${port.port} is ${own}`],
     [`${url}/api/events/publish`, `127.0.0.1:${port.port} is ${own}`],
   ];
   for (const [target, reason] of refused) {

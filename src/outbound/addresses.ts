@@ -43,10 +43,11 @@ function ipv6Value(text: string): bigint {
 }
 
 const MAPPED_PREFIX = 0xffffn << 32n;
+const NAT64_PREFIX = 0x64ff9bn << 64n;
 
 /**
  * Parses an IP address (no brackets, no zone). IPv4-mapped IPv6 (`::ffff:169.254.169.254`,
- * `::ffff:a9fe:a9fe`) is the IPv4 address it carries: connecting to it reaches that address,
+ * `::ffff:a9fe:a9fe`), and NAT64's `64:ff9b::169.254.169.254`, is the IPv4 address it carries: connecting to it reaches that address,
  * so every rule about the IPv4 address must hold for it too. Returns undefined for anything
  * that is not an address.
  */
@@ -58,7 +59,8 @@ export function parseIp(input: string): IpAddress | undefined {
   }
   if (!isIPv6(text)) return undefined;
   const value = ipv6Value(text.toLowerCase());
-  if (value >> 32n === 0xffffn) {
+  // NAT64's well-known prefix (64:ff9b::/96) reaches the IPv4 address it embeds, too.
+  if (value >> 32n === 0xffffn || value >> 32n === NAT64_PREFIX) {
     const v4 = value & 0xffffffffn;
     return { family: 4, value: v4, text: ipv4Text(v4) };
   }

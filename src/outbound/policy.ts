@@ -180,7 +180,8 @@ export class OutboundPolicy {
     if (!address) throw new OutboundDenied(`${addressText} is not an IP address`);
     const named = isIpAddress(hostname) ? '' : `${hostname} resolves to ${address.text}: `;
     const own = this.ownServerAt(address, port);
-    if (own) throw new OutboundDenied(`${named}${address.text}:${port} is this server's own ${own.name}; a call to itself could loop`);
+    const where = address.family === 6 ? `[${address.text}]:${port}` : `${address.text}:${port}`;
+    if (own) throw new OutboundDenied(`${named}${where} is this server's own ${own.name}; a call to itself could loop`);
     const rule = this.decidingRule(address, this.hostRule(hostname, 'allow') !== undefined);
     if (rule?.action === 'deny') throw new OutboundDenied(`${named}${rule.label}`);
   }
