@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { startListeningApp, testEngines } from './support/app.js';
 import { startReceiver } from './support/webhook-receiver.js';
 import { CliWorkspace } from './support/cli.js';
 import { ConfigError, loadConfig } from '../src/server/config.js';
+import { startDashboard } from '../src/dashboard/server.js';
 
 /** One request over real HTTP, as curl makes it: answers the status and the parsed JSON. */
 async function call(base: string, method: string, path: string, options: { body?: unknown; bearer?: string } = {}): Promise<{ status: number; json: any; text: string }> {
@@ -83,6 +85,19 @@ test('webhooks may not target link-local, multicast or unspecified addresses, no
   const byName = await call(url, 'POST', '/api/webhooks', { body: { id: 'hook', url: `http://localhost:${port.port}/api/events/publish` } });
   assert.equal(byName.status, 400);
   assert.match(byName.json.error, new RegExp(`^webhook url http://localhost:${port.port}/api/events/publish is denied by the outbound policy \\(.*this server's own API`));
+
+  // The dashboard forwards /api to the API: it is the server too.
+  const dashboard = await startDashboard(app, '127.0.0.1:0');
+  t.after(() => dashboard!.close());
+  const dashboardPort = new URL(dashboard!.url).port;
+  const viaDashboard = await call(url, 'POST', '/api/webhooks', { body: { id: 'hook', url: `${dashboard!.url}/api/events/publish` } });
+  assert.equal(viaDashboard.json.error, `webhook url ${dashboard!.url}/api/events/publish is denied by the outbound policy (127.0.0.1:${dashboardPort} is this server's own dashboard; a call to itself could loop)`);
+
+  // A live test may not call the server's own API either.
+  assert.equal((await call(url, 'PUT', '/api/specs/shop/orders', { body: CONTRACT })).status, 200);
+  const selfTest = await call(url, 'POST', '/api/contracts/shop/orders/test', { body: { endpoint: 'GET /orders', base_url: `http://127.0.0.1:${port.port}/api/state` } });
+  assert.equal(selfTest.status, 400);
+  assert.equal(selfTest.json.error, `base_url http://127.0.0.1:${port.port}/api/state is denied by the outbound policy (127.0.0.1:${port.port} is ${own})`);
 
   // Two webhooks feeding each other's events back into the publish route: neither is created.
   for (const id of ['loop-a', 'loop-b']) {
@@ -198,6 +213,15 @@ test('the outbound lists are settings: flag (repeatable, comma-separated), envir
   assert.deepEqual(config.outboundDeny, ['127.0.0.0/8', 'metadata.internal', '10.1.0.0/16']);
   assert.deepEqual(config.outboundAllow, ['169.254.170.2', '*.corp.example']);
   assert.deepEqual(loadConfig([], {}).outboundDeny, []);
+  const dir = mkdtempSync(join(tmpdir(), 'koor-outbound-'));
+  try {
+    const file = join(dir, 'settings.json');
+    writeFileSync(file, JSON.stringify({ outbound_deny: ['127.0.0.0/8', '::1'], outbound_allow: '10.1.0.0/16' }));
+    const fromFile = loadConfig(['--config', file], {});
+    assert.deepEqual([fromFile.outboundDeny, fromFile.outboundAllow], [['127.0.0.0/8', '::1'], ['10.1.0.0/16']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   assert.throws(() => loadConfig(['--outbound-deny', '10.0.0.0/33'], {}), (err: Error) =>
     err instanceof ConfigError && err.message === 'invalid --outbound-deny: "10.0.0.0/33" is neither a CIDR (10.0.0.0/8, fd00::/8), an IP address, nor a host name (example.com, *.example.com)');
   assert.throws(() => loadConfig([], { KOOR_OUTBOUND_ALLOW: 'http://x/' }), /invalid KOOR_OUTBOUND_ALLOW: "http:\/\/x\/"/);
