@@ -76,11 +76,13 @@ for (const engine of testEngines()) {
     const registered = await app.inject({ method: 'GET', url: '/api/audit?action=instance.register', headers: admin });
     assert.deepEqual((registered.json() as Entry[]).map((e) => [e.actor, e.outcome]), [['admin', 'success']]);
 
-    // A refused credential on a mutating route is a failed call too, by an unknown caller.
+    // A refused credential is not audited (SPEC §15: a flood of them must cost no disk), only counted.
     const refused = await app.inject({ method: 'PUT', url: '/api/state/owned', payload: 'x', headers: { 'content-type': 'text/plain' } });
     assert.equal(refused.statusCode, 401);
     const anonymous = await app.inject({ method: 'GET', url: '/api/audit?actor=anonymous', headers: admin });
-    assert.deepEqual((anonymous.json() as Entry[]).map((e) => [e.action, e.outcome, e.detail]), [['state.put', 'error', 'invalid or missing bearer token']]);
+    assert.deepEqual(anonymous.json(), []);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: admin });
+    assert.match(metrics.body, /^koor_auth_unauthorized_total 1$/m);
   });
 
   test(`audit queries filter, limit and summarize on ${engine}`, async (t) => {

@@ -90,13 +90,18 @@ for (const engine of testEngines()) {
       savings_percent: 75,
     });
 
-    const reset = await app.inject({ method: 'POST', url: '/api/metrics/reset', headers: agent });
+    // Resetting is the admin's (SPEC §15): an agent is refused, and the refusal is audited.
+    const refused = await app.inject({ method: 'POST', url: '/api/metrics/reset', headers: agent });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.json().error, 'an agent token may not reset metrics');
+    const reset = await app.inject({ method: 'POST', url: '/api/metrics/reset' });
     assert.equal(reset.statusCode, 200);
     assert.equal(reset.json().token_tax.total_calls, 0);
+    await app.inject({ method: 'GET', url: '/api/state/k1', headers: agent });
     const after = (await app.inject({ method: 'GET', url: '/api/metrics' })).json();
-    assert.equal(after.token_tax.rest_calls, 1); // the reset call itself, counted after it answered
+    assert.equal(after.token_tax.rest_calls, 1); // the agent's call after the reset
     const entries = (await app.inject({ method: 'GET', url: '/api/audit?action=metrics.reset' })).json();
-    assert.deepEqual(entries.map((e: { outcome: string }) => e.outcome), ['success']);
+    assert.deepEqual(entries.map((e: { outcome: string }) => e.outcome), ['success', 'error']);
   });
 }
 

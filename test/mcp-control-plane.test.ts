@@ -77,12 +77,17 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
   const none = await call(client, 'discover_instances', { capability: 'nothing' });
   assert.equal(none.text, 'count=0');
 
-  const intent = await call(client, 'set_intent', { instance_id: viaRest.body.id, intent: 'add pagination' });
+  // The session acts as the instance it registered: its own intent, not another's (SPEC §15).
+  const before = await rest(url, `/api/instances/${id}`);
+  const intent = await call(client, 'set_intent', { instance_id: id, intent: 'add pagination' });
   assert.equal(intent.isError, false);
-  assert.equal(intent.text, `ok id=${viaRest.body.id} status=active`, 'set_intent is a sign of life');
-  const afterIntent = await rest(url, `/api/instances/${viaRest.body.id}`);
+  assert.equal(intent.text, `ok id=${id} status=active`, 'set_intent is a sign of life');
+  const afterIntent = await rest(url, `/api/instances/${id}`);
   assert.equal(afterIntent.body.intent, 'add pagination');
-  assert.ok(afterIntent.body.last_seen > viaRest.body.last_seen, 'set_intent is also a heartbeat');
+  assert.ok(afterIntent.body.last_seen > before.body.last_seen, 'set_intent is also a heartbeat');
+  const othersIntent = await call(client, 'set_intent', { instance_id: viaRest.body.id, intent: 'hijack' });
+  assert.equal(othersIntent.isError, true);
+  assert.equal(othersIntent.text, `error: an agent token may not set the intent of instance ${viaRest.body.id}: an agent acts only on its own instance (${id})`);
 
   const endpoints = await call(client, 'get_endpoints');
   assert.ok(endpoints.text.startsWith(`base=${url}/api `), endpoints.text);
@@ -102,7 +107,10 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
   assert.ok(rules.body.rules.some((r: { rule_id: string; status: string }) => r.rule_id === 'no-todo' && r.status === 'proposed'));
 
   // Errors are tool errors naming the problem, and the session keeps working.
-  const unknown = await call(client, 'set_intent', { instance_id: 'no-such-id', intent: 'x' });
+  // (A session that acts as no instance is the admin in local mode: it may name any instance.)
+  const { client: person } = await connect(url);
+  t.after(() => person.close());
+  const unknown = await call(person, 'set_intent', { instance_id: 'no-such-id', intent: 'x' });
   assert.equal(unknown.isError, true);
   assert.match(unknown.text, /instance not found: no-such-id/);
   const badName = await call(client, 'register_instance', { name: '' });
@@ -113,7 +121,7 @@ test('every MCP tool works through the SDK client and agrees with REST', async (
   assert.equal((await call(client, 'discover_instances', { name: 'mcp-agent' })).text.split('\n')[0], 'count=1');
 
   // MCP calls are counted apart from REST (token tax).
-  assert.equal(app.koor.counters.mcp, 11, 'every tools/call is counted');
+  assert.equal(app.koor.counters.mcp, 12, 'every tools/call is counted');
 });
 
 test("Go Koor's tool forms: capabilities as a comma-separated string, and validate_contract", async (t) => {

@@ -15,6 +15,8 @@ export interface RouteAuditInfo {
   url: string;
   /** Undefined for routes that change nothing. */
   auditAction?: string;
+  /** Who may call it (src/server/permissions.ts). */
+  permission?: string;
 }
 
 declare module 'fastify' {
@@ -56,6 +58,8 @@ function errorMessage(payload: unknown, status: number): string {
  * commits one `outcome: "error"` entry for it. It runs in onSend, which sees every reply of
  * the route (schema validation failures and auth refusals included) and finishes before the
  * client gets the answer, so a client that reads the log right after a failure finds it.
+ * Refusals of unknown callers (401) are left out; a known caller refused by its role (403) is
+ * recorded.
  * It is attached only to routes that declare `config.auditAction`, so other routes pay nothing.
  */
 async function auditHooks(app: FastifyInstance): Promise<void> {
@@ -83,8 +87,10 @@ async function auditHooks(app: FastifyInstance): Promise<void> {
     const marked = request as unknown as Record<symbol, boolean>;
     // A request refused before anyone was identified (browser safety: a foreign Host or
     // Origin) is a web page's attempt, not a caller's call: storing it would let any page
-    // fill the disk, so it leaves no entry.
-    if (status < 400 || !action || marked[recorded] || !request.actor) {
+    // fill the disk, so it leaves no entry. Neither does a 401: its caller is nobody we know,
+    // and a flood of them must not fill the disk either (SPEC §15); it is counted in the
+    // Prometheus metrics instead.
+    if (status < 400 || status === 401 || !action || marked[recorded] || !request.actor) {
       done(null, payload);
       return;
     }
@@ -95,7 +101,7 @@ async function auditHooks(app: FastifyInstance): Promise<void> {
   const catalog: RouteAuditInfo[] = [];
   app.decorate('auditCatalog', catalog);
   app.addHook('onRoute', (route: RouteOptions) => {
-    for (const method of [route.method].flat()) catalog.push({ method, url: route.url, auditAction: route.config?.auditAction });
+    for (const method of [route.method].flat()) catalog.push({ method, url: route.url, auditAction: route.config?.auditAction, permission: route.config?.permission });
     if (!route.config?.auditAction) return;
     const existing = route.onSend ? (Array.isArray(route.onSend) ? route.onSend : [route.onSend]) : [];
     route.onSend = [...existing, recordFailure];

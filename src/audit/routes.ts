@@ -12,6 +12,7 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
   const api = typedRoutes(app);
 
   api.get('/api/audit', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Audit entries, newest first',
       tags: ['audit'],
@@ -24,6 +25,7 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.get('/api/audit/summary', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Counts over the audit log by action and outcome',
       tags: ['audit'],

@@ -18,6 +18,7 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   app.get<{ Querystring: { include_secrets?: string } }>('/api/export', {
+    config: { permission: 'admin', act: 'export the database' },
     schema: {
       summary: 'Export every table as JSON lines (header, one line per row, end line)',
       description: 'Token hashes and webhook secrets are left out unless the admin asks with ?include_secrets=1.',
@@ -43,7 +44,7 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
   });
 
   app.post<{ Querystring: { merge?: string } }>('/api/import', {
-    config: { auditAction: BACKUP_ACTIONS.import },
+    config: { permission: 'admin', act: 'import into the database', auditAction: BACKUP_ACTIONS.import },
     schema: {
       summary: 'Import an export stream (into an empty server, or merging with ?merge=1)',
       tags: ['backup'],

@@ -26,7 +26,7 @@ export default async function complianceRoutes(app: FastifyInstance): Promise<vo
   }
 
   app.post('/api/compliance/run', {
-    config: { auditAction: COMPLIANCE_ACTIONS.run },
+    config: { permission: 'admin', act: 'run compliance checks', auditAction: COMPLIANCE_ACTIONS.run },
     schema: {
       tags: ['compliance'],
       summary: "Check every active instance against its project's contracts now",
@@ -40,6 +40,7 @@ export default async function complianceRoutes(app: FastifyInstance): Promise<vo
   });
 
   app.get<{ Querystring: { instance_id?: string; limit?: number } }>('/api/compliance/history', {
+    config: { permission: 'read' },
     schema: {
       tags: ['compliance'],
       summary: 'Stored compliance checks, newest first',

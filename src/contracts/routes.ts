@@ -14,6 +14,7 @@ export default async function contractsRoutes(app: FastifyInstance): Promise<voi
   api.post(
     '/api/contracts/:project/:name/validate',
     {
+      config: { permission: 'write', act: 'validate contracts' },
       schema: {
         tags: ['contracts'],
         summary: 'Check a payload against one endpoint and direction of a contract',
@@ -38,6 +39,7 @@ export default async function contractsRoutes(app: FastifyInstance): Promise<voi
   api.post(
     '/api/contracts/:project/:name/test',
     {
+      config: { permission: 'write', act: 'test contracts' },
       schema: {
         tags: ['contracts'],
         summary: 'Call a live service for one endpoint (10 s timeout) and check its status and body',

@@ -16,6 +16,7 @@ export default async function consumerRoutes(app: FastifyInstance): Promise<void
   const api = typedRoutes(app);
 
   api.get('/api/events/next', {
+    config: { permission: 'write', act: 'consume events durably' },
     schema: {
       tags,
       summary: "Events after the consumer's acknowledged cursor, oldest first; ?wait=30s holds until there is one",
@@ -38,7 +39,7 @@ export default async function consumerRoutes(app: FastifyInstance): Promise<void
   });
 
   api.post('/api/events/consumers/:name/ack', {
-    config: { auditAction: CONSUMER_ACK },
+    config: { permission: 'write', act: 'acknowledge events', auditAction: CONSUMER_ACK },
     schema: {
       tags,
       summary: "Move the consumer's cursor: the events up to this id are done",

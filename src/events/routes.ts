@@ -21,7 +21,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
   const api = typedRoutes(app);
 
   api.post('/api/events/publish', {
-    config: { auditAction: EVENT_ACTIONS.publish },
+    config: { permission: 'write', act: 'publish events', auditAction: EVENT_ACTIONS.publish },
     schema: {
       summary: 'Publish an event',
       tags: ['events'],
@@ -39,6 +39,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
   });
 
   api.get('/api/events/history', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Stored events, newest first (or oldest first after a cursor)',
       tags: ['events'],
@@ -74,6 +75,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
   api.route({
     method: 'GET',
     url: SUBSCRIBE_PATH,
+    config: { permission: 'read' },
     preHandler: readSubscription,
     wsHandler: eventSocketServer(app, (request) => request.eventSubscription!),
     schema: {

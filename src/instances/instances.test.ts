@@ -155,21 +155,24 @@ test('a request with an instance token is attributed to that instance', async (t
 
   const viaHeader = await app.inject({
     method: 'POST',
-    url: `/api/instances/${other.id}/capabilities`,
+    url: `/api/instances/${agent.id}/capabilities`,
     payload: { capabilities: ['x'] },
     headers: { 'x-koor-instance-token': agent.token },
   });
   assert.equal(viaHeader.statusCode, 200);
+  // An agent acts on its own instance only (SPEC §15), also in local mode; the refusal is audited as its own.
+  const onOther = await app.inject({ method: 'DELETE', url: `/api/instances/${other.id}`, headers: { authorization: `Bearer ${agent.token}` } });
+  assert.equal(onOther.statusCode, 403);
   const viaBearer = await app.inject({
     method: 'DELETE',
-    url: `/api/instances/${other.id}`,
+    url: `/api/instances/${agent.id}`,
     headers: { authorization: `Bearer ${agent.token}` },
   });
   assert.equal(viaBearer.statusCode, 200);
 
   const rows = await auditRows(app);
-  const last = rows.slice(-2).map((r) => [r.action, r.actor]);
-  assert.deepEqual(last, [['instance.capabilities', agent.id], ['instance.deregister', agent.id]]);
+  const last = rows.slice(-3).map((r) => [r.action, r.actor, r.outcome]);
+  assert.deepEqual(last, [['instance.capabilities', agent.id, 'success'], ['instance.deregister', agent.id, 'error'], ['instance.deregister', agent.id, 'success']]);
   assert.equal(events.find((e) => e.topic === 'agent.deregistered')?.source, agent.id);
 });
 
@@ -192,7 +195,7 @@ for (const engine of testEngines()) {
     // An instance token must not mint more credentials.
     const minted = await app.inject({ method: 'POST', url: '/api/instances/register', payload: { name: 'y' }, headers: asAgent });
     assert.equal(minted.statusCode, 403);
-    assert.match(minted.json().error, /server token/);
+    assert.equal(minted.json().error, 'an agent token may not register instances');
 
     // The header form works alongside the server token, and names the caller.
     const both = await app.inject({

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, AppContext } from '../kernel/context.js';
+import { instanceActor, type Actor, type AppContext } from '../kernel/context.js';
 import type { Change, NewEvent, WriteTx } from '../commit/change.js';
 import { badRequest, HttpError, notFound } from '../kernel/errors.js';
 import { optionalText } from '../kernel/text.js';
@@ -119,13 +119,10 @@ export async function getInstance(ctx: AppContext, id: string): Promise<Instance
 }
 
 /**
- * Registers an agent and returns it with its new token. With auth on only the server token may
- * register: an instance token must not mint further credentials.
+ * Registers an agent and returns it with its new token. Only the admin may (the route's and
+ * the MCP tool's permission): an instance token must not mint further credentials.
  */
 export async function registerInstance(ctx: AppContext, input: RegisterInput, actor: Actor): Promise<RegisteredInstance> {
-  if (ctx.config.authToken !== '' && actor.id !== 'admin') {
-    throw new HttpError(403, 'registering an instance needs the server token, not an instance token');
-  }
   const now = new Date().toISOString();
   const token = newInstanceToken();
   const row: InstanceRow = {
@@ -186,7 +183,7 @@ async function heardFromIn(trx: WriteTx, id: string, actor: Actor, action: strin
  * Records that an instance is alive: refreshes last_seen; a pending or stale instance becomes active
  * (and `agent.activated` is published). `actor` defaults to the instance itself.
  */
-export async function heartbeat(ctx: AppContext, id: string, actor: Actor = { id, instanceId: id }): Promise<Instance> {
+export async function heartbeat(ctx: AppContext, id: string, actor: Actor = instanceActor(id)): Promise<Instance> {
   return ctx.commit((trx) => heardFromIn(trx, id, actor, INSTANCE_ACTIONS.heartbeat));
 }
 
@@ -290,6 +287,6 @@ export async function instanceIdForTokenHash(ctx: AppContext, hash: string): Pro
  * without an audit entry (the call itself is audited). Returns false when the instance is gone.
  */
 export async function recordSignOfLife(ctx: AppContext, id: string): Promise<boolean> {
-  const instance = await ctx.commit((trx) => refreshLastSeenIn(trx, id, { id, instanceId: id }));
+  const instance = await ctx.commit((trx) => refreshLastSeenIn(trx, id, instanceActor(id)));
   return instance !== null;
 }

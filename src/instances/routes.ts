@@ -25,7 +25,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   const api = typedRoutes(app);
 
   api.post('/api/instances/register', {
-    config: { auditAction: INSTANCE_ACTIONS.register },
+    config: { permission: 'admin', act: 'register instances', auditAction: INSTANCE_ACTIONS.register },
     schema: {
       tags,
       summary: 'Register an agent instance; the answer carries its token, shown only here',
@@ -39,6 +39,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => registerInstance(ctx, request.body, request.actor));
 
   api.get('/api/instances', {
+    config: { permission: 'read' },
     schema: {
       tags,
       summary: 'List instances, optionally filtered',
@@ -48,17 +49,19 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => listInstances(ctx, request.query));
 
   api.get('/api/instances/stale', {
+    config: { permission: 'read' },
     schema: { tags, summary: 'List stale instances', response: { 200: Type.Array(instanceSchema) } },
   }, async () => listStaleInstances(ctx));
 
   api.get('/api/instances/:id', {
+    config: { permission: 'read' },
     schema: { tags, summary: 'Get one instance', params: idParams, response: { 200: instanceSchema, 404: error } },
   }, async (request) => getInstance(ctx, request.params.id));
 
   const idStatus = Type.Object({ id: Type.String(), status: Type.String() });
 
   api.post('/api/instances/:id/heartbeat', {
-    config: { auditAction: INSTANCE_ACTIONS.heartbeat },
+    config: { permission: 'own-instance', act: 'send a heartbeat for', auditAction: INSTANCE_ACTIONS.heartbeat },
     schema: {
       tags,
       summary: 'Record a sign of life (a stale instance becomes active again)',
@@ -71,7 +74,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   api.post('/api/instances/:id/activate', {
-    config: { auditAction: INSTANCE_ACTIONS.activate },
+    config: { permission: 'own-instance', act: 'activate', auditAction: INSTANCE_ACTIONS.activate },
     schema: { tags, summary: 'Mark an instance active', params: idParams, response: { 200: idStatus, 404: error } },
   }, async (request) => {
     const instance = await activateInstance(ctx, request.params.id, request.actor);
@@ -79,7 +82,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   api.post('/api/instances/:id/intent', {
-    config: { auditAction: INSTANCE_ACTIONS.intent },
+    config: { permission: 'own-instance', act: 'set the intent of', auditAction: INSTANCE_ACTIONS.intent },
     schema: {
       tags,
       summary: 'Set what an instance is working on now (also a sign of life), as MCP set_intent does',
@@ -97,7 +100,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   api.post('/api/instances/:id/capabilities', {
-    config: { auditAction: INSTANCE_ACTIONS.capabilities },
+    config: { permission: 'own-instance', act: 'set the capabilities of', auditAction: INSTANCE_ACTIONS.capabilities },
     schema: {
       tags,
       summary: "Replace an instance's capability list",
@@ -115,7 +118,7 @@ export default async function instancesRoutes(app: FastifyInstance): Promise<voi
   });
 
   api.delete('/api/instances/:id', {
-    config: { auditAction: INSTANCE_ACTIONS.deregister },
+    config: { permission: 'own-instance', act: 'deregister', auditAction: INSTANCE_ACTIONS.deregister },
     schema: {
       tags,
       summary: 'Deregister an instance; its token stops working at once',

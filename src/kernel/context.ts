@@ -33,12 +33,28 @@ export interface AppContext {
   baseUrl: string;
 }
 
-/** Who made a request: an instance (by its token), the admin (server token), or anyone in local mode. */
+/**
+ * What a caller may do (SPEC §15): `admin` everything, `agent` its work and its own instance,
+ * `reader` only reads. Which routes each role may call is declared on the routes themselves
+ * (see src/server/permissions.ts).
+ */
+export type Role = 'admin' | 'agent' | 'reader';
+
+/**
+ * Who made a request: an instance (by its token), the admin (server token, or anyone in local
+ * mode), or a reader (a read token).
+ */
 export interface Actor {
-  /** The instance id, `admin` or `anonymous`: what the audit log records. */
+  /** The instance id, `admin`, `anonymous` (local mode's admin) or `reader`: what the audit log records. */
   id: string;
   instanceId?: string;
+  role: Role;
 }
 
-export const ANONYMOUS: Actor = { id: 'anonymous' };
-export const ADMIN: Actor = { id: 'admin' };
+/** Local mode's caller: anyone without a token, who is the admin there. */
+export const ANONYMOUS: Actor = { id: 'anonymous', role: 'admin' };
+export const ADMIN: Actor = { id: 'admin', role: 'admin' };
+export const READER: Actor = { id: 'reader', role: 'reader' };
+
+/** The caller an instance token names. */
+export const instanceActor = (instanceId: string): Actor => ({ id: instanceId, instanceId, role: 'agent' });

@@ -38,11 +38,8 @@ export type { AcquireInput, Lease, LeaseConflict, LeaseFilter };
 /** Who holds what a caller acquires: its instance, or `admin` / `anonymous` for a person. */
 export const holderOf = (actor: Actor) => actor.instanceId ?? actor.id;
 
-/**
- * The admin, and anyone in local mode, may release or renew any lease. Roles (SPEC §15) will
- * refine this; until then both count as the person steering the agents.
- */
-const actsAsAdmin = (actor: Actor) => actor.instanceId === undefined && (actor.id === 'admin' || actor.id === 'anonymous');
+/** The admin (the server token, or anyone without a token in local mode) may release or renew any lease. */
+const actsAsAdmin = (actor: Actor) => actor.role === 'admin';
 
 const eventSource = (actor: Actor) => actor.instanceId ?? '';
 

@@ -31,7 +31,7 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
   const api = typedRoutes(app);
 
   api.post('/api/leases', {
-    config: { auditAction: LEASE_ACQUIRE },
+    config: { permission: 'write', act: 'acquire leases', auditAction: LEASE_ACQUIRE },
     schema: {
       tags,
       summary: 'Acquire a lease on all of the resources, or none (409 names the holders); ?wait=30s waits for them to go',
@@ -80,7 +80,7 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
   });
 
   api.post('/api/leases/:id/renew', {
-    config: { auditAction: LEASE_RENEW },
+    config: { permission: 'write', act: 'renew leases', auditAction: LEASE_RENEW },
     schema: {
       tags,
       summary: 'Extend a lease by its TTL (or a new one) from now; 404 once it ended',
@@ -91,7 +91,7 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
   }, async (request) => renewLease(ctx, request.params.id, request.body?.ttl, request.actor));
 
   api.delete('/api/leases/:id', {
-    config: { auditAction: LEASE_RELEASE },
+    config: { permission: 'write', act: 'release leases', auditAction: LEASE_RELEASE },
     schema: {
       tags,
       summary: 'Release a lease (only its holder or the admin)',
@@ -101,6 +101,7 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
   }, async (request) => releaseLease(ctx, request.params.id, request.actor));
 
   api.get('/api/leases', {
+    config: { permission: 'read' },
     schema: {
       tags,
       summary: 'Active leases, oldest first; filters holder, project, resource=PATH',
@@ -110,6 +111,7 @@ export default async function leasesRoutes(app: FastifyInstance): Promise<void> 
   }, async (request) => listLeases(ctx, request.query));
 
   api.post('/api/leases/check', {
+    config: { permission: 'read' },
     schema: {
       tags,
       summary: "What stops the caller from changing these paths: other holders' leases that overlap them",

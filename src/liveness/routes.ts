@@ -13,7 +13,7 @@ export default async function livenessRoutes(app: FastifyInstance): Promise<void
   ctx.presence.addSource(() => ctx.streams.instanceIds());
 
   typedRoutes(app).post('/api/liveness/check', {
-    config: { auditAction: INSTANCE_ACTIONS.livenessCheck },
+    config: { permission: 'admin', act: 'run the liveness check', auditAction: INSTANCE_ACTIONS.livenessCheck },
     schema: {
       tags: ['instances'],
       summary: 'Run the liveness check now',

@@ -10,7 +10,7 @@ export default async function llmRoutes(app: FastifyInstance): Promise<void> {
   const api = typedRoutes(app);
 
   api.post('/api/llm/usage', {
-    config: { auditAction: LLM_ACTIONS.usage },
+    config: { permission: 'write', act: 'record LLM usage', auditAction: LLM_ACTIONS.usage },
     schema: {
       summary: 'Record the usage of one LLM call',
       tags: ['llm'],
@@ -26,6 +26,7 @@ export default async function llmRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.get('/api/llm/usage', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Recorded LLM usage, newest first',
       tags: ['llm'],
@@ -38,6 +39,7 @@ export default async function llmRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.get('/api/llm/usage/summary', {
+    config: { permission: 'read' },
     schema: {
       summary: 'LLM usage totals grouped by project, instance, model or session tag',
       tags: ['llm'],

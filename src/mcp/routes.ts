@@ -28,6 +28,9 @@ export const MAX_SESSIONS_PER_CLIENT = 32;
 /** Open sessions in all: past this a new session is refused (others' sessions are never closed to make room). */
 export const MAX_SESSIONS = 1000;
 
+/** Any role may talk MCP: each tool checks its own permission (see createMcpServer). */
+const MCP_CONFIG = { permission: 'read' } as const;
+
 const schema = (summary: string) => ({ tags: ['mcp'], summary, description: 'MCP StreamableHTTP endpoint (JSON-RPC); see docs/mcp.md' });
 
 /**
@@ -171,7 +174,7 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
     return session;
   }
 
-  app.post('/mcp', { schema: schema('MCP requests (JSON-RPC over StreamableHTTP)') }, async (request, reply) => {
+  app.post('/mcp', { config: MCP_CONFIG, schema: schema('MCP requests (JSON-RPC over StreamableHTTP)') }, async (request, reply) => {
     // Every tool call is counted for the token tax, also those the SDK rejects as malformed.
     for (let i = toolCallCount(request.body); i > 0; i--) ctx.counters.countCall('mcp', request.actor.instanceId);
     if (sessionIdOf(request)) {
@@ -185,7 +188,7 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
     return reply;
   });
 
-  app.get('/mcp', { schema: schema('MCP server-to-client stream of a session (SSE)') }, async (request, reply) => {
+  app.get('/mcp', { config: MCP_CONFIG, schema: schema('MCP server-to-client stream of a session (SSE)') }, async (request, reply) => {
     if (!sessionIdOf(request)) {
       // No session, no stream: stateless clients have nothing to listen to.
       return rpcError(reply.header('allow', 'POST, DELETE'), 405, 'GET /mcp needs an MCP session');
@@ -197,7 +200,7 @@ export default async function mcpRoutes(app: FastifyInstance): Promise<void> {
     return reply;
   });
 
-  app.delete('/mcp', { schema: schema('End an MCP session') }, async (request, reply) => {
+  app.delete('/mcp', { config: MCP_CONFIG, schema: schema('End an MCP session') }, async (request, reply) => {
     const session = existingSession(request, reply);
     if (session) await serve(request, reply, session.transport);
     return reply;

@@ -4,6 +4,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } fr
 import { ANONYMOUS, type Actor, type AppContext } from '../kernel/context.js';
 import { HttpError } from '../kernel/errors.js';
 import { TOOLS, type Tool } from './tools.js';
+import { refusal } from '../server/permissions.js';
 
 /**
  * How the HTTP layer hands the caller (decided by the auth hook) to tool handlers: the SDK
@@ -58,6 +59,12 @@ export function createMcpServer(ctx: AppContext, onBind: (actor: Actor) => void 
     const caller = actorOf(extra.authInfo);
     const actor = !caller.instanceId && bound ? bound : caller;
     try {
+      // Who may call it is decided first, as for REST routes (before the input is looked at).
+      const refused = refusal(actor, tool.needs((request.params.arguments ?? {}) as never, actor));
+      if (refused) {
+        ctx.prometheus.countForbidden(actor.role);
+        throw refused;
+      }
       const args = tool.checkArguments(request.params.arguments);
       return answer(await tool.run(args as never, { ctx, actor, session }));
     } catch (err) {

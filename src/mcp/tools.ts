@@ -1,4 +1,4 @@
-import type { Actor, AppContext } from '../kernel/context.js';
+import { instanceActor, type Actor, type AppContext } from '../kernel/context.js';
 import { activateInstance, INSTANCE_ACTIONS, listInstances, registerInstance, setIntent, LIMITS, type Instance } from '../instances/instances.js';
 import { capabilitiesSchema, instanceFilter, intentBody, registerBody } from '../instances/schemas.js';
 import { proposeRule } from '../rules/lifecycle.js';
@@ -9,6 +9,7 @@ import { badRequest } from '../kernel/errors.js';
 import { Type, type Static, type TObject } from '../kernel/schema.js';
 import { RULE_ACTIONS } from '../rules/rules.js';
 import { argumentChecker, type ArgumentChecker } from './arguments.js';
+import type { Need } from '../server/permissions.js';
 
 /** What a tool handler gets besides its arguments: the app and who is calling. */
 export interface ToolCall {
@@ -32,6 +33,11 @@ export interface ToolDefinition<Input extends TObject = TObject> {
   description: string;
   /** For tools that change something: the audit action a refused call is recorded under (its domain's constant). */
   auditAction?: string;
+  /**
+   * Who may call it (SPEC §15), checked by the same function as the REST routes' permissions
+   * before the tool runs; `instanceId` names the instance an `own-instance` tool acts on.
+   */
+  needs(args: Partial<Static<Input>>, actor: Actor): Need;
   input: Input;
   run(args: Static<Input>, call: ToolCall): Promise<string>;
 }
@@ -75,6 +81,8 @@ const MAX_LISTED_VIOLATIONS = 20;
 export const registerInstanceTool = defineTool({
   name: 'register_instance',
   auditAction: INSTANCE_ACTIONS.register,
+  // Registering is the admin's; an agent calling it only re-activates itself (its own instance).
+  needs: (_args, actor) => (actor.instanceId ? { permission: 'own-instance', act: 'activate', instanceId: actor.instanceId } : { permission: 'admin', act: 'register instances' }),
   description: 'Register this agent. Returns id and token; move data via REST/koor-cli, not MCP.',
   input: Type.Object({
     // An agent must name itself here (REST leaves an empty name to the domain's check).
@@ -92,13 +100,14 @@ export const registerInstanceTool = defineTool({
     }
     const capabilities = typeof args.capabilities === 'string' ? splitCapabilities(args.capabilities) : args.capabilities;
     const instance = await registerInstance(ctx, { ...args, capabilities }, actor);
-    session?.bind({ id: instance.id, instanceId: instance.id });
+    session?.bind(instanceActor(instance.id));
     return `id=${instance.id} token=${instance.token} — this session now acts as it; use REST at ${ctx.baseUrl}/api (header X-Koor-Instance-Token) or koor-cli; see get_endpoints`;
   },
 });
 
 export const discoverInstancesTool = defineTool({
   name: 'discover_instances',
+  needs: () => ({ permission: 'read' }),
   description: 'List registered agents; filters match exactly.',
   input: Type.Pick(instanceFilter, ['name', 'workspace', 'stack', 'capability']),
   async run(args, { ctx }) {
@@ -110,6 +119,7 @@ export const discoverInstancesTool = defineTool({
 export const setIntentTool = defineTool({
   name: 'set_intent',
   auditAction: INSTANCE_ACTIONS.intent,
+  needs: (args, actor) => ({ permission: 'own-instance', act: 'set the intent of', instanceId: args.instance_id ?? actor.instanceId }),
   description: 'Set what an agent is working on now (also a heartbeat); instance_id defaults to this session\'s.',
   input: Type.Object({ instance_id: Type.Optional(Type.String({ minLength: 1 })), intent: intentBody.properties.intent }),
   async run(args, { ctx, actor }) {
@@ -122,6 +132,7 @@ export const setIntentTool = defineTool({
 
 export const getEndpointsTool = defineTool({
   name: 'get_endpoints',
+  needs: () => ({ permission: 'read' }),
   description: 'Koor REST base URL, main endpoints and CLI usage.',
   input: Type.Object({}),
   async run(_args, { ctx }) {
@@ -143,6 +154,7 @@ export const getEndpointsTool = defineTool({
 export const proposeRuleTool = defineTool({
   name: 'propose_rule',
   auditAction: RULE_ACTIONS.propose,
+  needs: () => ({ permission: 'propose', act: 'propose rules' }),
   description: 'Propose a validation rule for human review.',
   input: Type.Object({
     ...Type.Pick(proposeBody, ['project', 'rule_id', 'pattern']).properties,
@@ -158,6 +170,7 @@ export const proposeRuleTool = defineTool({
 
 export const validateContractTool = defineTool({
   name: 'validate_contract',
+  needs: () => ({ permission: 'write', act: 'validate contracts' }),
   description: 'Check a payload against a stored API contract endpoint.',
   input: Type.Object({
     project: contractParams.properties.project,

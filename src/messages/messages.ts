@@ -43,8 +43,8 @@ export interface SentNotice {
   subject: string;
 }
 
-/** The admin, and anyone in local mode, may read any mailbox (roles, SPEC §15, will refine this). */
-const actsAsAdmin = (actor: Actor) => actor.instanceId === undefined && (actor.id === 'admin' || actor.id === 'anonymous');
+/** The admin (the server token, or anyone without a token in local mode) may read any mailbox. */
+const actsAsAdmin = (actor: Actor) => actor.role === 'admin';
 
 function checkBody(body: unknown): string {
   if (body === undefined || body === null || body === '') throw badRequest('body is required: text or a JSON value');

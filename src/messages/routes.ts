@@ -28,7 +28,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
   const api = typedRoutes(app);
 
   api.post('/api/messages', {
-    config: { auditAction: MESSAGE_SEND },
+    config: { permission: 'write', act: 'send messages', auditAction: MESSAGE_SEND },
     schema: {
       tags,
       summary: 'Send a message to instances (by id or name), a capability, a workspace, everyone or the human',
@@ -38,6 +38,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
   }, async (request, reply) => reply.code(201).send(await sendMessage(ctx, request.body, request.actor)));
 
   api.get('/api/messages/inbox', {
+    config: { permission: 'read' },
     schema: {
       tags,
       summary: "The caller's messages, newest first (reading marks nothing read); ?wait=30s holds until an unread one is there",
@@ -63,6 +64,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
   });
 
   api.get('/api/messages/unread', {
+    config: { permission: 'read' },
     schema: {
       tags,
       summary: 'Unread messages per inbox (the admin sees every inbox, an agent its own)',
@@ -71,7 +73,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
   }, async (request) => unreadCounts(ctx, request.actor));
 
   api.post('/api/messages/:id/read', {
-    config: { auditAction: MESSAGE_READ },
+    config: { permission: 'write', act: 'mark messages read', auditAction: MESSAGE_READ },
     schema: { tags, summary: 'Mark a message read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema.read_at, 403: error, 404: error } },
   }, async (request) => {
     const { id, read_at } = await markMessage(ctx, request.params.id, 'read', request.actor);
@@ -79,7 +81,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
   });
 
   api.post('/api/messages/:id/ack', {
-    config: { auditAction: MESSAGE_ACK },
+    config: { permission: 'write', act: 'acknowledge messages', auditAction: MESSAGE_ACK },
     schema: { tags, summary: 'Acknowledge a message, which also marks it read (only a recipient)', params: messageIdParams, response: { 200: receiptSchema.acked_at, 403: error, 404: error } },
   }, async (request) => {
     const { id, acked_at } = await markMessage(ctx, request.params.id, 'ack', request.actor);
@@ -87,6 +89,7 @@ export default async function messagesRoutes(app: FastifyInstance): Promise<void
   });
 
   api.get('/api/messages/threads/:thread_id', {
+    config: { permission: 'read' },
     schema: {
       tags,
       summary: 'A thread, oldest first: the messages the caller sent or received (the admin: all), with receipts',

@@ -86,6 +86,9 @@ class RequestStats {
 export class PrometheusMetrics {
   readonly registry = new Registry();
   private readonly requests = new RequestStats();
+  // Refusals are counted here, not in the audit log: a flood of bad tokens must cost no disk.
+  private readonly unauthorized: Counter;
+  private readonly forbidden: Counter<'role'>;
 
   constructor(ctx: AppContext) {
     const registers = [this.registry];
@@ -105,6 +108,17 @@ export class PrometheusMetrics {
         this.reset();
         for (const stats of requests.all()) this.labels(stats.labels).inc(stats.count);
       },
+    });
+    this.unauthorized = new Counter({
+      name: 'koor_auth_unauthorized_total',
+      help: 'Requests refused with 401: no valid credential, or two that disagree (none of them is audited)',
+      registers,
+    });
+    this.forbidden = new Counter({
+      name: 'koor_auth_forbidden_total',
+      help: "Requests refused with 403 because the caller's role may not call the route, by role",
+      labelNames: ['role'],
+      registers,
     });
     const fromStats = (name: string, help: string, read: () => number) =>
       new Counter({
@@ -190,6 +204,16 @@ export class PrometheusMetrics {
   /** Records one answered request; `route` is the route template (not the URL) to bound the label set. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.requests.record(method, route, status, seconds);
+  }
+
+  /** One request refused for want of a valid credential. */
+  countUnauthorized(): void {
+    this.unauthorized.inc();
+  }
+
+  /** One request refused because the caller's role may not call its route. */
+  countForbidden(role: string): void {
+    this.forbidden.labels(role).inc();
   }
 
   /** The whole registry in the Prometheus text exposition format. */

@@ -24,6 +24,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
   });
 
   api.get('/api/metrics', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Server facts and the token tax (MCP vs REST calls)',
       tags: ['metrics'],
@@ -34,7 +35,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
   }, async () => serverMetrics(ctx));
 
   api.post('/api/metrics/reset', {
-    config: { auditAction: METRICS_ACTIONS.reset },
+    config: { permission: 'admin', act: 'reset metrics', auditAction: METRICS_ACTIONS.reset },
     schema: {
       summary: 'Zero the token-tax counters',
       tags: ['metrics'],
@@ -46,6 +47,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
   });
 
   api.get('/api/metrics/agents', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Per-agent metrics: totals per instance, or one instance\'s hourly rows with instance_id',
       tags: ['metrics'],
@@ -60,6 +62,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
   });
 
   api.get('/api/metrics/agents/:id', {
+    config: { permission: 'read' },
     schema: {
       summary: 'One instance\'s metrics in hourly rows',
       tags: ['metrics'],
@@ -74,6 +77,7 @@ export default async function metricsRoutes(app: FastifyInstance): Promise<void>
 
   const { prometheus } = ctx;
   api.get('/metrics', {
+    config: { permission: 'read' },
     schema: {
       summary: 'Prometheus text exposition',
       tags: ['metrics'],

@@ -24,6 +24,7 @@ export async function listProjects(app: FastifyInstance): Promise<ProjectSummary
 
 export default async function projectsRoutes(app: FastifyInstance): Promise<void> {
   typedRoutes(app).get('/api/projects', {
+    config: { permission: 'read' },
     schema: {
       tags: ['projects'],
       summary: 'Projects that have specs or rules, with their counts (rules by status)',

@@ -17,6 +17,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   const api = typedRoutes(app);
 
   api.get('/api/validate/:project/rules', {
+    config: { permission: 'read' },
     schema: {
       tags: ['rules'],
       summary: "The rules that apply to a project (its own and _global); accepted ones unless ?status= says otherwise",
@@ -34,7 +35,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.put('/api/validate/:project/rules', {
-    config: { auditAction: RULE_ACTIONS.put },
+    config: { permission: 'admin', act: 'replace rules', auditAction: RULE_ACTIONS.put },
     schema: {
       tags: ['rules'],
       summary: "Replace the project's local rules",
@@ -48,6 +49,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.post('/api/validate/:project', {
+    config: { permission: 'write', act: 'validate' },
     schema: {
       tags: ['rules'],
       summary: 'Check content against the accepted rules of the project and _global',
@@ -77,7 +79,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.post('/api/rules/propose', {
-    config: { auditAction: RULE_ACTIONS.propose },
+    config: { permission: 'propose', act: 'propose rules', auditAction: RULE_ACTIONS.propose },
     schema: {
       tags: ['rules'],
       summary: 'Propose a learned rule (status proposed); publishes rule.proposed',
@@ -88,7 +90,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
 
   for (const [verb, decide] of [['accept', acceptRule], ['reject', rejectRule]] as const) {
     api.post(`/api/rules/:project/:rule_id/${verb}`, {
-      config: { auditAction: RULE_ACTIONS[verb] },
+      config: { permission: 'admin', act: `${verb} rules`, auditAction: RULE_ACTIONS[verb] },
       schema: {
         tags: ['rules'],
         summary: `${verb === 'accept' ? 'Accept' : 'Reject'} a proposed rule`,
@@ -99,7 +101,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   }
 
   api.delete('/api/rules/:project/:rule_id', {
-    config: { auditAction: RULE_ACTIONS.delete },
+    config: { permission: 'admin', act: 'delete rules', auditAction: RULE_ACTIONS.delete },
     schema: {
       tags: ['rules'],
       summary: 'Delete one rule, whatever its source and status',
@@ -109,6 +111,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   }, async (request) => deleteRule(ctx, request.params.project, request.params.rule_id, request.actor));
 
   api.get('/api/rules/export', {
+    config: { permission: 'read' },
     schema: {
       tags: ['rules'],
       summary: `Accepted rules of the given sources (default ${DEFAULT_EXPORT_SOURCES.join(',')}), ready for import`,
@@ -126,7 +129,7 @@ export default async function rulesRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.post('/api/rules/import', {
-    config: { auditAction: RULE_ACTIONS.import },
+    config: { permission: 'admin', act: 'import rules', auditAction: RULE_ACTIONS.import },
     schema: {
       tags: ['rules'],
       summary: 'Upsert rules as accepted (source defaults to external; ?project= for rules without one)',

@@ -171,6 +171,11 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Each operation names who may call it (SPEC §15), as `x-koor-permission`.
+    transform: ({ schema, url, route }) => ({
+      schema: { ...schema, 'x-koor-permission': route.config?.permission } as typeof schema,
+      url,
+    }),
   });
   // Before any route: WebSocket upgrades are routed (and refused) like every other request.
   await app.register(webSocketSupport, { goingAway: 'server shutting down' });
@@ -178,7 +183,7 @@ export async function buildApp(partial: Partial<Config> = {}, options: BuildOpti
   await app.register(auditHooks);
   await app.register(metricsHooks);
 
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { config: { permission: 'read' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes);
   for (const routes of [
     stateRoutes, specsRoutes, eventsRoutes, webhooksRoutes, instancesRoutes, livenessRoutes,

@@ -20,6 +20,8 @@ export interface Config {
   /** `postgres://…` to run on PostgreSQL; empty = embedded SQLite at {dataDir}/data.db. */
   database: string;
   authToken: string;
+  /** Read-only tokens (SPEC §15's reader role), for dashboards and observers. */
+  readTokens: string[];
   logLevel: LogLevel;
   /** `text`: readable lines for a person; `json`: one JSON object per line (pino's own), for log collectors. */
   logFormat: LogFormat;
@@ -45,6 +47,8 @@ export interface Config {
   maxWebhooks: number;
   /** How long direct messages are kept (SPEC §17). */
   messageRetentionMs: number;
+  /** How long audit entries are kept (SPEC §15); 0 keeps them forever. */
+  auditRetentionMs: number;
   /** Most open client connections (the ones past it are closed as they arrive). */
   maxConnections: number;
   /** How long a request body may stop arriving before the request is answered 408. */
@@ -76,6 +80,7 @@ export const DEFAULT_CONFIG: Config = {
   dataDir: '.',
   database: '',
   authToken: '',
+  readTokens: [],
   logLevel: 'info',
   logFormat: 'text',
   livenessIntervalMs: 60_000,
@@ -90,6 +95,7 @@ export const DEFAULT_CONFIG: Config = {
   sqliteSynchronous: 'full',
   maxWebhooks: 100,
   messageRetentionMs: 30 * 24 * 60 * 60_000,
+  auditRetentionMs: 90 * 24 * 60 * 60_000,
   maxConnections: 4096,
   bodyIdleTimeoutMs: 10_000,
   outboundAllow: [],
@@ -103,7 +109,11 @@ export const DEFAULT_CONFIG: Config = {
 /** A setting that cannot be used. The message names the setting and the bad value. */
 export class ConfigError extends Error {}
 
-type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'count' | 'outboundList' | 'hosts' | 'origins' | 'bytes';
+/**
+ * `tokens`: one or more secrets (a repeated flag, a comma-separated variable, a list or
+ * comma-separated string in the file). `retention`: a duration, or `0`/`off` for "keep forever".
+ */
+type Kind = 'string' | 'bind' | 'optionalBind' | 'choice' | 'duration' | 'retention' | 'count' | 'tokens' | 'outboundList' | 'hosts' | 'origins' | 'bytes';
 
 interface SettingSpec {
   key: keyof Config;
@@ -126,6 +136,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'dataDir', flag: 'data-dir', env: 'KOOR_DATA_DIR', file: 'data_dir', kind: 'string' },
   { key: 'database', flag: 'database', env: 'KOOR_DATABASE', file: 'database', kind: 'string' },
   { key: 'authToken', flag: 'auth-token', env: 'KOOR_AUTH_TOKEN', file: 'auth_token', kind: 'string' },
+  { key: 'readTokens', flag: 'read-token', env: 'KOOR_READ_TOKEN', file: 'read_token', kind: 'tokens' },
   { key: 'logLevel', flag: 'log-level', env: 'KOOR_LOG_LEVEL', file: 'log_level', kind: 'choice', choices: LOG_LEVELS },
   { key: 'logFormat', flag: 'log-format', env: 'KOOR_LOG_FORMAT', file: 'log_format', kind: 'choice', choices: LOG_FORMATS },
   { key: 'livenessIntervalMs', flag: 'liveness-interval', env: 'KOOR_LIVENESS_INTERVAL', file: 'liveness_interval', kind: 'duration' },
@@ -147,6 +158,7 @@ const SETTINGS: SettingSpec[] = [
   { key: 'outboundDeny', flag: 'outbound-deny', env: 'KOOR_OUTBOUND_DENY', file: 'outbound_deny', kind: 'outboundList' },
   { key: 'allowedHosts', flag: 'allowed-hosts', env: 'KOOR_ALLOWED_HOSTS', file: 'allowed_hosts', kind: 'hosts' },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'KOOR_ALLOWED_ORIGINS', file: 'allowed_origins', kind: 'origins' },
+  { key: 'auditRetentionMs', flag: 'audit-retention', env: 'KOOR_AUDIT_RETENTION', file: 'audit_retention', kind: 'retention' },
 ];
 
 /**
@@ -220,6 +232,7 @@ function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof 
   if (spec.kind === 'outboundList') return outboundList(raw, name, spec.key === 'outboundAllow' ? 'allow' : 'deny');
   if (spec.kind === 'hosts') return listEntries(raw, name).map((entry) => parseHostName(entry, name));
   if (spec.kind === 'origins') return listEntries(raw, name).map((entry) => parseOrigin(entry, name));
+  if (spec.kind === 'tokens') return tokenList(raw, name);
   const text = typeof raw === 'number' ? String(raw) : raw;
   if (typeof text !== 'string') throw new ConfigError(`invalid ${name}: expected a string`);
   switch (spec.kind) {
@@ -239,6 +252,12 @@ function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof 
     case 'duration': {
       const ms = parseDuration(text);
       if (ms === null || ms <= 0) throw new ConfigError(`invalid ${name} "${text}": expected a duration like 500ms, 90s or 5m`);
+      return ms;
+    }
+    case 'retention': {
+      if (text === '0' || text === 'off') return 0;
+      const ms = parseDuration(text);
+      if (ms === null || ms <= 0) throw new ConfigError(`invalid ${name} "${text}": expected a duration like 30d or 12h, or 0/off to keep forever`);
       return ms;
     }
     case 'count': {
@@ -268,6 +287,20 @@ export function parseByteSize(text: string): number | null {
 function describeBytes(bytes: number): string {
   for (const [unit, size] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) if (bytes % size === 0) return `${bytes / size}${unit}`;
   return String(bytes);
+}
+
+/** Tokens from a list, or from text with commas between them; an empty one is a mistake, not a token. */
+function tokenList(raw: unknown, name: string): string[] {
+  const items = Array.isArray(raw) ? raw : [raw].flat();
+  const tokens: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new ConfigError(`invalid ${name}: expected a token (text) or a list of tokens`);
+    for (const token of item.split(',').map((t) => t.trim())) {
+      if (token === '') throw new ConfigError(`invalid ${name}: an empty token (check for a stray comma)`);
+      tokens.push(token);
+    }
+  }
+  return tokens;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -305,7 +338,10 @@ function checkFileKeys(file: Record<string, unknown>, path: string): void {
 const describeDefault = (spec: SettingSpec): string => {
   const value = DEFAULT_CONFIG[spec.key];
   if (spec.kind === 'bytes' && typeof value === 'number') return describeBytes(value);
-  if (spec.kind === 'duration' && typeof value === 'number') return value % 60_000 === 0 ? `${value / 60_000}m` : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+  if (spec.kind === 'tokens' && Array.isArray(value)) return value.length === 0 ? '(none)' : `${value.length} set`;
+  if (spec.kind === 'retention' && value === 0) return 'off';
+  if ((spec.kind === 'duration' || spec.kind === 'retention') && typeof value === 'number' && value % 86_400_000 === 0) return `${value / 86_400_000}d`;
+  if ((spec.kind === 'duration' || spec.kind === 'retention') && typeof value === 'number') return value % 60_000 === 0 ? `${value / 60_000}m` : value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
   if (spec.key === 'outboundAllow') return 'loopback, private ranges';
   if (spec.key === 'outboundDeny') return 'link-local, multicast, 0.0.0.0/8';
   if (value === '' || (Array.isArray(value) && value.length === 0)) return spec.key === 'dashboardBind' ? '(empty disables)' : '(none)';
@@ -337,7 +373,7 @@ export function serverUsage(): string {
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const options: Record<string, { type: 'string'; multiple?: boolean }> = { config: { type: 'string' } };
-  const isList = (kind: Kind) => kind === 'outboundList' || kind === 'hosts' || kind === 'origins';
+  const isList = (kind: Kind) => kind === 'outboundList' || kind === 'tokens' || kind === 'hosts' || kind === 'origins';
   for (const s of SETTINGS) options[s.flag] = { type: 'string', ...(isList(s.kind) ? { multiple: true } : {}) };
   let values: Record<string, string | undefined>;
   try {

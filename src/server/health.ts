@@ -3,6 +3,7 @@ import { formatUptime } from '../kernel/duration.js';
 
 export default async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', {
+    config: { permission: 'public' },
     schema: {
       summary: 'Liveness probe; never needs a token. "degraded", with the reason, while the database cannot take writes',
       tags: ['health'],

@@ -30,6 +30,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   const api = typedRoutes(app);
 
   api.get('/api/specs/:project', {
+    config: { permission: 'read' },
     schema: {
       tags: ['specs'],
       summary: "List a project's specs, sorted by name",
@@ -44,6 +45,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   }, async (request) => ({ project: request.params.project, specs: await listSpecs(ctx, request.params.project) }));
 
   api.get('/api/specs/:project/:name', {
+    config: { permission: 'read' },
     schema: {
       tags: ['specs'],
       summary: 'Read a spec (raw), an old version (?version=N) or its history (?history=1&limit=N)',
@@ -70,7 +72,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.put('/api/specs/:project/:name', {
-    config: { auditAction: SPEC_ACTIONS.put },
+    config: { permission: 'write', act: 'write specs', auditAction: SPEC_ACTIONS.put },
     schema: {
       tags: ['specs'],
       summary: 'Store a new version of a spec (raw body); a JSON document with "kind":"contract" must be a valid contract',
@@ -100,7 +102,7 @@ export default async function specsRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.delete('/api/specs/:project/:name', {
-    config: { auditAction: SPEC_ACTIONS.delete },
+    config: { permission: 'write', act: 'delete specs', auditAction: SPEC_ACTIONS.delete },
     schema: {
       tags: ['specs'],
       summary: 'Delete a spec (its history stays; a re-created spec continues its version numbers)',

@@ -125,7 +125,7 @@ for (const engine of testEngines()) {
     await put(app, 'proj/api', '{"a":1}');
     await put(app, 'proj/api', '{"a":1}', { 'if-match': '5' });
     await app.inject({ method: 'DELETE', url: '/api/specs/proj/api' });
-    const written = await putSpec(app.koor, { project: 'proj', name: 'contract', data: Buffer.from('{"x":1}') }, { id: 'templates' });
+    const written = await putSpec(app.koor, { project: 'proj', name: 'contract', data: Buffer.from('{"x":1}') }, { id: 'templates', role: 'admin' });
     assert.equal(written.version, 1);
     assert.deepEqual(seen.map((e) => [e.topic, e.data]), [
       ['spec.changed', { project: 'proj', name: 'api', version: 1 }],

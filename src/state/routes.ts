@@ -48,6 +48,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   const api = typedRoutes(app);
 
   api.get('/api/state', {
+    config: { permission: 'read' },
     schema: {
       tags: ['state'],
       summary: 'List keys, sorted; ?prefix= filters',
@@ -59,6 +60,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   }, async (request) => listState(ctx, request.query.prefix ?? ''));
 
   api.get('/api/state/*', {
+    config: { permission: 'read' },
     schema: {
       tags: ['state'],
       summary: 'Read a value (raw), or its history (?history=1&limit=N), an old version (?version=N) or a JSON diff (?diff=A,B)',
@@ -93,7 +95,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.put('/api/state/*', {
-    config: { auditAction: STATE_ACTIONS.put },
+    config: { permission: 'write', act: 'write state', auditAction: STATE_ACTIONS.put },
     schema: {
       tags: ['state'],
       summary: 'Store a new version (raw body, any content type, default application/json); If-Match / If-None-Match: * make it conditional',
@@ -122,7 +124,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.post('/api/state/*', {
-    config: { auditAction: STATE_ACTIONS.rollback },
+    config: { permission: 'write', act: 'roll back state', auditAction: STATE_ACTIONS.rollback },
     schema: {
       tags: ['state'],
       summary: 'Restore version N (?rollback=N) as a new version',
@@ -144,7 +146,7 @@ export default async function stateRoutes(app: FastifyInstance): Promise<void> {
   });
 
   api.delete('/api/state/*', {
-    config: { auditAction: STATE_ACTIONS.delete },
+    config: { permission: 'write', act: 'delete state', auditAction: STATE_ACTIONS.delete },
     schema: {
       tags: ['state'],
       summary: 'Delete a key (its history stays; a re-created key continues its version numbers)',

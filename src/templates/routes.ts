@@ -20,7 +20,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   const ctx = app.koor;
 
   app.post<{ Body: TemplateInput }>('/api/templates', {
-    config: { auditAction: TEMPLATE_ACTIONS.create },
+    config: { permission: 'admin', act: 'create templates', auditAction: TEMPLATE_ACTIONS.create },
     schema: {
       tags: ['templates'],
       summary: 'Create a template of rules, contracts or both (a bundle)',
@@ -41,6 +41,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => createTemplate(ctx, request.body, request.actor));
 
   app.get<{ Querystring: { kind?: string; tag?: string } }>('/api/templates', {
+    config: { permission: 'read' },
     schema: {
       tags: ['templates'],
       summary: 'Templates without their data; filter by kind and tag',
@@ -50,6 +51,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => listTemplates(ctx, { kind: request.query.kind, tag: request.query.tag || undefined }));
 
   app.get<{ Params: { id: string } }>('/api/templates/:id', {
+    config: { permission: 'read' },
     schema: {
       tags: ['templates'],
       summary: 'One template with its data',
@@ -59,7 +61,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => getTemplate(ctx, request.params.id));
 
   app.delete<{ Params: { id: string } }>('/api/templates/:id', {
-    config: { auditAction: TEMPLATE_ACTIONS.delete },
+    config: { permission: 'admin', act: 'delete templates', auditAction: TEMPLATE_ACTIONS.delete },
     schema: {
       tags: ['templates'],
       summary: 'Delete a template',
@@ -69,7 +71,7 @@ export default async function templatesRoutes(app: FastifyInstance): Promise<voi
   }, async (request) => deleteTemplate(ctx, request.params.id, request.actor));
 
   app.post<{ Params: { id: string }; Body: { project: string } }>('/api/templates/:id/apply', {
-    config: { auditAction: TEMPLATE_ACTIONS.apply },
+    config: { permission: 'admin', act: 'apply templates', auditAction: TEMPLATE_ACTIONS.apply },
     schema: {
       tags: ['templates'],
       summary: "Apply a template to a project: rules are imported, contracts stored as specs",

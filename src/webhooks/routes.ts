@@ -36,7 +36,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   ctx.jobs.add(new IntervalJob('webhooks.trim', ctx.config.pruneIntervalMs, () => dispatcher.trimBacklogs(), ctx.log));
 
   app.post<{ Body: NewWebhook }>('/api/webhooks', {
-    config: { auditAction: WEBHOOK_ACTIONS.create },
+    config: { permission: 'admin', act: 'create webhooks', auditAction: WEBHOOK_ACTIONS.create },
     schema: {
       summary: 'Register a webhook',
       tags: ['webhooks'],
@@ -57,6 +57,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   });
 
   app.get('/api/webhooks', {
+    config: { permission: 'admin', act: 'list webhooks' },
     schema: {
       summary: 'List webhooks',
       tags: ['webhooks'],
@@ -65,7 +66,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   }, async () => listWebhooks(ctx));
 
   app.delete<{ Params: { id: string } }>('/api/webhooks/:id', {
-    config: { auditAction: WEBHOOK_ACTIONS.delete },
+    config: { permission: 'admin', act: 'delete webhooks', auditAction: WEBHOOK_ACTIONS.delete },
     schema: {
       summary: 'Delete a webhook and its pending deliveries',
       tags: ['webhooks'],
@@ -82,7 +83,7 @@ export default async function webhooksRoutes(app: FastifyInstance): Promise<void
   });
 
   app.post<{ Params: { id: string } }>('/api/webhooks/:id/test', {
-    config: { auditAction: WEBHOOK_ACTIONS.test },
+    config: { permission: 'admin', act: 'test webhooks', auditAction: WEBHOOK_ACTIONS.test },
     schema: {
       summary: 'Send a webhook.test event to this webhook now',
       tags: ['webhooks'],
