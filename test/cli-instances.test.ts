@@ -77,5 +77,8 @@ test('intent over REST and koor-cli: an agent says what it works on, as MCP set_
   assert.equal(res.status, 400);
   assert.match(((await res.json()) as { error: string }).error, /intent/);
   assert.equal((await fetch(`${server.url}/api/instances/nope/intent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"intent":"x"}' })).status, 404);
-  assert.equal((await agent.run(['intent', 'x', '--instance', 'nope'])).code, 3);
+  // An agent names only its own instance (SPEC §15): another is refused (exit 5), whether it exists or not.
+  const others = await agent.run(['intent', 'x', '--instance', 'nope']);
+  assert.equal(others.code, 5);
+  assert.match(others.stderr, /an agent acts only on its own instance/);
 });

@@ -21,7 +21,8 @@ const clip = (text: string) => (text.length > MAX_AUDIT_FIELD ? `${text.slice(0,
 
 /**
  * Appends one entry to the audit log, inside the transaction that makes the change it records
- * (only the committer calls this). Entries are never updated or deleted.
+ * (only the committer calls this). Entries are never updated, and deleted only once older than
+ * `--audit-retention` (see prune.ts).
  */
 export async function appendAuditIn(executor: Executor, note: AuditNote): Promise<void> {
   await insertEntry.run(executor, {
