@@ -10,22 +10,9 @@ import type { ComplianceRunRow } from './tables.js';
 import type { WorkPool } from '../kernel/work-pool.js';
 import './tables.js';
 
-export interface ComplianceViolation {
-  /** The endpoint the violation was found on ('' for the contract document itself). */
-  endpoint: string;
-  path: string;
-  message: string;
-}
-
-export interface ComplianceRun {
-  id: number;
-  instance_id: string;
-  project: string;
-  contract: string;
-  pass: boolean;
-  violations: ComplianceViolation[];
-  run_at: string;
-}
+// ComplianceViolation and ComplianceRun are the static types of the route schemas (schemas.ts).
+import type { ComplianceRun, ComplianceViolation } from './schemas.js';
+export type { ComplianceRun, ComplianceViolation };
 
 /** How many instances are checked at once (each may wait up to 10 s per live call). */
 const PARALLEL_INSTANCES = 4;

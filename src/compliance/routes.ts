@@ -1,37 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { IntervalJob } from '../kernel/jobs.js';
 import { COMPLIANCE_ACTIONS, complianceHistory, runComplianceChecks } from './compliance.js';
-
-const runSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    instance_id: { type: 'string' },
-    project: { type: 'string' },
-    contract: { type: 'string' },
-    pass: { type: 'boolean' },
-    violations: {
-      type: 'array',
-      items: { type: 'object', properties: { endpoint: { type: 'string' }, path: { type: 'string' }, message: { type: 'string' } } },
-    },
-    run_at: { type: 'string' },
-  },
-} as const;
+import { historyQuery, runResultSchema, runSchema } from './schemas.js';
+import { KoorErrorRef, Type, typedRoutes } from '../kernel/schema.js';
 
 /** HTTP routes of the compliance domain, and its scheduled check. */
 export default async function complianceRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
+  const api = typedRoutes(app);
   if (ctx.config.complianceIntervalMs > 0) {
     ctx.jobs.add(new IntervalJob('compliance', ctx.config.complianceIntervalMs, () => runComplianceChecks(ctx), ctx.log));
   }
 
-  app.post('/api/compliance/run', {
+  api.post('/api/compliance/run', {
     config: { permission: 'admin', act: 'run compliance checks', auditAction: COMPLIANCE_ACTIONS.run },
     schema: {
       tags: ['compliance'],
       summary: "Check every active instance against its project's contracts now",
       response: {
-        200: { type: 'object', properties: { checked: { type: 'boolean' }, runs: { type: 'array', items: runSchema }, count: { type: 'integer' } } },
+        200: runResultSchema,
       },
     },
   }, async (request) => {
@@ -39,16 +26,13 @@ export default async function complianceRoutes(app: FastifyInstance): Promise<vo
     return { checked: true, runs, count: runs.length };
   });
 
-  app.get<{ Querystring: { instance_id?: string; limit?: number } }>('/api/compliance/history', {
+  api.get('/api/compliance/history', {
     config: { permission: 'read' },
     schema: {
       tags: ['compliance'],
       summary: 'Stored compliance checks, newest first',
-      querystring: {
-        type: 'object',
-        properties: { instance_id: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
-      },
-      response: { 200: { type: 'array', items: runSchema }, 400: { $ref: 'KoorError#' } },
+      querystring: historyQuery,
+      response: { 200: Type.Array(runSchema), 400: KoorErrorRef },
     },
   }, async (request) => complianceHistory(ctx, { instance_id: request.query.instance_id || undefined, limit: request.query.limit }));
 }

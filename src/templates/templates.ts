@@ -37,15 +37,9 @@ export interface Template extends TemplateSummary {
   data: unknown;
 }
 
-export interface TemplateInput {
-  id: string;
-  name: string;
-  description?: string;
-  /** `rules` when absent, as in Go Koor. */
-  kind?: string;
-  data: unknown;
-  tags?: string[];
-}
+// The static type of the create route's body schema (schemas.ts).
+import type { TemplateInput } from './schemas.js';
+export type { TemplateInput };
 
 interface TemplateParts {
   rules: RuleInput[];
