@@ -4,6 +4,9 @@ import { exportLines } from './export.js';
 import { ADMIN, ANONYMOUS } from '../kernel/context.js';
 import { forbidden } from '../kernel/errors.js';
 import { BACKUP_ACTIONS, importStream } from './import.js';
+import { KoorErrorRef, StringEnum, StringMap, Type, typedRoutes } from '../kernel/schema.js';
+
+const yesNo = ['1', '0', 'true', 'false'] as const;
 
 /**
  * Export and import of the whole database as JSON lines: backups, and the way to move a server
@@ -11,25 +14,23 @@ import { BACKUP_ACTIONS, importStream } from './import.js';
  */
 export default async function backupRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.koor;
+  const api = typedRoutes(app);
 
   // An import can be far larger than the JSON body limit and is read line by line as it
   // arrives, so in this plugin's scope every body is handed over as the raw stream.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.get<{ Querystring: { include_secrets?: string } }>('/api/export', {
+  api.get('/api/export', {
     config: { permission: 'admin', act: 'export the database' },
     schema: {
       summary: 'Export every table as JSON lines (header, one line per row, end line)',
       description: 'Token hashes and webhook secrets are left out unless the admin asks with ?include_secrets=1.',
       tags: ['backup'],
       produces: ['application/x-ndjson'],
-      querystring: {
-        type: 'object',
-        properties: {
-          include_secrets: { type: 'string', enum: ['1', '0', 'true', 'false'], description: "With 1/true (admin only): include the instances' token hashes and the webhooks' secrets" },
-        },
-      },
+      querystring: Type.Object({
+        include_secrets: Type.Optional(StringEnum(yesNo, { description: "With 1/true (admin only): include the instances' token hashes and the webhooks' secrets" })),
+      }),
     },
   }, async (request, reply) => {
     const includeSecrets = request.query.include_secrets === '1' || request.query.include_secrets === 'true';
@@ -43,27 +44,20 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
     return Readable.from(exportLines(ctx, { includeSecrets }));
   });
 
-  app.post<{ Querystring: { merge?: string } }>('/api/import', {
+  api.post('/api/import', {
     config: { permission: 'admin', act: 'import into the database', auditAction: BACKUP_ACTIONS.import },
     schema: {
       summary: 'Import an export stream (into an empty server, or merging with ?merge=1)',
       tags: ['backup'],
       // Not text/plain: a web page may POST that cross-site without asking (README "Browser safety").
       consumes: ['application/x-ndjson', 'application/jsonl', 'application/json'],
-      querystring: {
-        type: 'object',
-        properties: {
-          merge: { type: 'string', enum: ['1', '0', 'true', 'false'], description: 'With 1/true: skip rows whose primary key exists instead of refusing a non-empty server' },
-        },
-      },
+      querystring: Type.Object({
+        merge: Type.Optional(StringEnum(yesNo, { description: 'With 1/true: skip rows whose primary key exists instead of refusing a non-empty server' })),
+      }),
       response: {
-        200: {
-          type: 'object',
-          properties: { imported: { type: 'object', additionalProperties: { type: 'integer' } }, total: { type: 'integer' } },
-          required: ['imported', 'total'],
-        },
-        400: { $ref: 'KoorError#' },
-        409: { $ref: 'KoorError#' },
+        200: Type.Object({ imported: StringMap(Type.Integer()), total: Type.Integer() }),
+        400: KoorErrorRef,
+        409: KoorErrorRef,
       },
     },
   }, async (request) => {

@@ -14,23 +14,9 @@ export const WEBHOOK_ACTIONS = { create: 'webhook.create', delete: 'webhook.dele
  * A webhook as clients see it: the secret never leaves the server (`has_secret` says whether
  * deliveries are signed), and credentials in the URL are shown as `***`.
  */
-export interface Webhook {
-  id: string;
-  url: string;
-  has_secret: boolean;
-  patterns: string[];
-  active: boolean;
-  created_at: string;
-  fail_count: number;
-  last_fired: string | null;
-}
-
-export interface NewWebhook {
-  id: string;
-  url: string;
-  patterns?: string[];
-  secret?: string;
-}
+// Webhook and NewWebhook are the static types of the route schemas (schemas.ts).
+import type { NewWebhook, Webhook } from './schemas.js';
+export type { NewWebhook, Webhook };
 
 function toWebhook(row: WebhookRow): Webhook {
   return {
