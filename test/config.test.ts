@@ -78,6 +78,20 @@ test('loadConfig: durations and counts are parsed', () => {
   assert.equal(config.eventHistory, 25);
 });
 
+test('loadConfig: --work-budget (default 5s) and --import-limit (default 256MB, sizes in KB/MB/GB)', () => {
+  const defaults = loadConfig([], {});
+  assert.equal(defaults.workBudgetMs, 5_000);
+  assert.equal(defaults.importLimitBytes, 256 * 1024 * 1024);
+  const set = loadConfig(['--work-budget', '750ms', '--import-limit', '1GB'], {});
+  assert.equal(set.workBudgetMs, 750);
+  assert.equal(set.importLimitBytes, 1024 ** 3);
+  assert.equal(loadConfig([], { KOOR_IMPORT_LIMIT: '512kb' }).importLimitBytes, 512 * 1024);
+  assert.equal(loadConfig(['--config', writeSettings('limits.json', { import_limit: '64MB', work_budget: '2s' })], {}).importLimitBytes, 64 * 1024 * 1024);
+  assert.match(configError(() => loadConfig(['--import-limit', 'lots'], {})), /--import-limit "lots": expected a size like 500KB, 256MB or 2GB/);
+  assert.match(configError(() => loadConfig(['--import-limit', '0'], {})), /--import-limit "0"/);
+  assert.match(configError(() => loadConfig(['--work-budget', 'forever'], {})), /--work-budget "forever"/);
+});
+
 test('loadConfig: bad values are refused with one line naming the setting and its source', () => {
   assert.match(configError(() => loadConfig(['--bind', 'localhost:99999'], {})), /--bind "localhost:99999".*port/);
   assert.match(configError(() => loadConfig(['--bind', 'nocolon'], {})), /--bind "nocolon"/);

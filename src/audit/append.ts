@@ -6,7 +6,7 @@ import type { AuditRow } from './tables.js';
 /** Longest text an audit field keeps: a request must not turn into megabytes of log. */
 export const MAX_AUDIT_FIELD = 1024;
 
-const insertEntry = new FixedStatement((db, p: Placeholders<Omit<AuditRow, 'id'>>) =>
+const insertEntry = new FixedStatement((db, p: Placeholders<Omit<AuditRow, 'id' | 'imported'>>) =>
   db.insertInto('audit_log').values({
     timestamp: p('timestamp'),
     actor: p('actor'),

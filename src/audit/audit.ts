@@ -3,8 +3,8 @@ import type { ReadQuery } from '../db/engine.js';
 import type { AuditRow } from './tables.js';
 import './tables.js';
 
-/** An audit entry as the API returns it: the stored row as is. */
-export type AuditRecord = Selectable<AuditRow>;
+/** An audit entry as the API returns it: the stored row, with `imported: true` only on entries an import brought. */
+export type AuditRecord = Omit<Selectable<AuditRow>, 'imported'> & { imported?: true };
 
 export interface AuditFilter {
   actor?: string;
@@ -27,7 +27,7 @@ export async function queryAudit(db: ReadQuery, filter: AuditFilter): Promise<Au
   if (filter.from) query = query.where('timestamp', '>=', filter.from);
   if (filter.to) query = query.where('timestamp', '<=', filter.to);
   const rows = await query.orderBy('timestamp', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
-  return rows.map((row) => ({ ...row, id: Number(row.id) }));
+  return rows.map(({ imported, ...row }) => ({ ...row, id: Number(row.id), ...(Number(imported) === 1 ? { imported: true as const } : {}) }));
 }
 
 /** Counts over the entries in the time range (the whole log without bounds). */

@@ -13,6 +13,7 @@ export const entrySchema = Type.Object({
   resource: Type.String(),
   detail: Type.String(),
   outcome: StringEnum(['success', 'error']),
+  imported: Type.Optional(Type.Literal(true, { description: 'Present (true) on entries an import brought: this server did not record them' })),
 });
 
 const range = {

@@ -8,6 +8,8 @@ export interface AuditRow {
   resource: string;
   detail: string;
   outcome: string;
+  /** 1 when the entry came in with an import (`POST /api/import`, `koor-server import-go`). */
+  imported: Generated<number>;
 }
 
 declare module '../db/schema.js' {

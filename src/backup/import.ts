@@ -11,7 +11,9 @@ import type { Database } from '../db/schema.js';
 import { combineChanges, type Change, type WriteTx } from '../commit/change.js';
 import { putStateIn } from '../state/state.js';
 import { SOURCES, normalizeRule, upsertRulesIn, type RuleInput } from '../rules/rules.js';
-import { badRequest, conflict } from '../kernel/errors.js';
+import { HttpError, badRequest, conflict } from '../kernel/errors.js';
+import { importedRowProblem } from './row-checks.js';
+import { Transform } from 'node:stream';
 import { userTables, type TableInfo } from './catalog.js';
 import { EXPORT_FORMAT } from './export.js';
 import { restoreOmittedSecret } from './secrets.js';
@@ -62,19 +64,41 @@ function decodeValue(value: unknown, where: string): unknown {
  * unique value) already exists are skipped. Afterwards PostgreSQL sequences are moved past the
  * imported ids so that new rows do not collide with them.
  */
-export async function importStream(ctx: AppContext, body: Readable, options: { merge: boolean; actor: Actor }): Promise<ImportResult> {
+export async function importStream(ctx: AppContext, body: Readable, options: { merge: boolean; actor: Actor; declaredBytes?: number }): Promise<ImportResult> {
+  const limit = ctx.config.importLimitBytes;
+  if (options.declaredBytes !== undefined && options.declaredBytes > limit) throw overImportLimit(limit);
   // The upload is spooled to a file first: the transaction then reads at disk speed and never
-  // waits on a slow client (on SQLite, every other request would wait with it).
+  // waits on a slow client (on SQLite, every other request would wait with it). It is read back
+  // once, a line at a time: the body is never held in memory, whatever its size.
   const dir = await mkdtemp(join(tmpdir(), 'koor-import-'));
   try {
     const file = join(dir, 'import.jsonl');
-    await pipeline(body, createWriteStream(file));
+    await pipeline(body, countedUpTo(limit), createWriteStream(file));
     const goBackup = await readGoBackup(file);
     if (goBackup) return await restoreGoBackup(ctx, goBackup, options);
     return await importLineSource(ctx, () => fileLines(file), options);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The 413 of an import past `--import-limit`. */
+function overImportLimit(limit: number): HttpError {
+  const unit = ([['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const).find(([, bytes]) => limit % bytes === 0);
+  const size = unit ? `${limit / unit[1]} ${unit[0]}` : `${limit} bytes`;
+  return new HttpError(413, `the import is larger than the ${size} import limit (--import-limit)`, { reason: 'import_too_large', limit_bytes: limit });
+}
+
+/** Passes bytes through until more than `limit` went by, then fails with the 413. */
+function countedUpTo(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(overImportLimit(limit));
+      else done(null, chunk);
+    },
+  });
 }
 
 /** The lines of a file, closing it when the reader stops early. */
@@ -153,6 +177,7 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
 
     let ended: { rows?: unknown } | undefined;
     let streamed = 0;
+    const rowsSeen = new Map<string, number>();
     for (let line = await nextLine(); line !== undefined; line = await nextLine()) {
       if (ended) throw badRequest(`line ${lineNumber}: data after the end line`);
       const item = parse(line) as { table?: unknown; row?: unknown; koor_export_end?: unknown; rows?: unknown } | null;
@@ -165,13 +190,21 @@ async function importLines(ctx: AppContext, trx: WriteTx, lines: AsyncIterator<s
       }
       const table = tables.get(item.table);
       if (!table) throw badRequest(`line ${lineNumber}: unknown table "${item.table}" (this server has ${[...tables.keys()].join(', ')})`);
+      const index = (rowsSeen.get(table.name) ?? 0) + 1;
+      rowsSeen.set(table.name, index);
+      const where = `${table.name} row ${index} (line ${lineNumber})`;
       let row: Row = {};
       for (const [column, value] of Object.entries(item.row as Row)) {
-        if (!table.columns.includes(column)) throw badRequest(`line ${lineNumber}: table ${table.name} has no column "${column}"`);
-        row[column] = decodeValue(value, `line ${lineNumber}: ${table.name}.${column}`);
+        if (!table.columns.includes(column)) throw badRequest(`${where}: table ${table.name} has no column "${column}"`);
+        row[column] = decodeValue(value, `${where}: ${column}`);
       }
       // An export made without secrets left them out; the row gets a harmless stand-in.
       row = restoreOmittedSecret(table.name, row);
+      const problem = await importedRowProblem(ctx, table.name, row);
+      if (problem) throw badRequest(`${where}: ${problem}`, { reason: 'invalid_import_row', table: table.name, row: index, line: lineNumber });
+      // This server did not record what an import brings: such entries are marked, whatever the
+      // stream says, so an import cannot add entries that look like its own.
+      if (table.name === 'audit_log') row.imported = 1;
       const perInsert = Math.max(1, Math.floor(MAX_PARAMETERS / Math.max(1, Object.keys(row).length)));
       if (batch && (batch.table !== table || batch.rows.length >= perInsert || !sameColumns(batch.rows[0]!, row))) await flush();
       batch ??= { table, rows: [], firstLine: lineNumber, lastLine: lineNumber };

@@ -58,10 +58,16 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
         200: Type.Object({ imported: StringMap(Type.Integer()), total: Type.Integer() }),
         400: KoorErrorRef,
         409: KoorErrorRef,
+        413: KoorErrorRef,
       },
     },
   }, async (request) => {
     const body = request.body instanceof Readable ? request.body : Readable.from([]);
-    return importStream(ctx, body, { merge: request.query.merge === '1' || request.query.merge === 'true', actor: request.actor });
+    const declared = Number(request.headers['content-length']);
+    return importStream(ctx, body, {
+      merge: request.query.merge === '1' || request.query.merge === 'true',
+      actor: request.actor,
+      declaredBytes: Number.isFinite(declared) ? declared : undefined,
+    });
   });
 }

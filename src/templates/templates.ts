@@ -1,5 +1,5 @@
 import type { Actor, AppContext } from '../kernel/context.js';
-import { badRequest, conflict, notFound } from '../kernel/errors.js';
+import { HttpError, badRequest, conflict, notFound } from '../kernel/errors.js';
 import { combineChanges, type Change } from '../commit/change.js';
 import { MAX_RULES_PER_WRITE, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
 import { contractDocumentProblem } from '../contracts/document.js';
@@ -79,6 +79,31 @@ async function partsOf(work: WorkPool, id: string, kind: string, data: unknown):
     if (problem) throw badRequest(`contract "${name}": ${problem}`);
   }
   return { rules: rules as RuleInput[], contracts };
+}
+
+/**
+ * What is wrong with a stored template row (an import brings rows, not requests), or null:
+ * the same checks as `POST /api/templates`, with the field named.
+ */
+export async function templateRowProblem(ctx: AppContext, row: Record<string, unknown>): Promise<string | null> {
+  const { id, name, kind, data } = row;
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) return `id ${JSON.stringify(id)} must be 1-200 letters, digits, '.', '_' or '-'`;
+  if (typeof name !== 'string' || !name.trim()) return 'name must be a non-empty string';
+  if (typeof kind !== 'string' || !(TEMPLATE_KINDS as readonly string[]).includes(kind)) return `kind must be one of ${TEMPLATE_KINDS.join(', ')} (got ${JSON.stringify(kind)})`;
+  if (typeof data !== 'string') return 'data must be JSON text';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch (err) {
+    return `data is not JSON (${(err as Error).message})`;
+  }
+  try {
+    await partsOf(ctx.work, id, kind, parsed);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 400) return `data: ${err.message}`;
+    throw err;
+  }
+  return null;
 }
 
 function summaryOf(row: TemplateRow): TemplateSummary {

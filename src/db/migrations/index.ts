@@ -16,6 +16,7 @@ import leases from './014_leases.js';
 import messages from './015_messages.js';
 import eventConsumers from './016_event_consumers.js';
 import leaderTerms from './017_leader_terms.js';
+import auditImported from './018_audit_imported.js';
 
 /** Every migration, applied in name order. Never rename or edit one that has shipped: add a new one. */
 export const MIGRATIONS: Record<string, VersionedMigration> = {
@@ -36,4 +37,5 @@ export const MIGRATIONS: Record<string, VersionedMigration> = {
   '015_messages': messages,
   '016_event_consumers': eventConsumers,
   '017_leader_terms': leaderTerms,
+  '018_audit_imported': auditImported,
 };
