@@ -51,3 +51,49 @@ test('every audit action is named once, in its domain', () => {
   const spelled = files.filter((f) => /auditAction:\s*['"`]/.test(f.text)).map((f) => f.path);
   assert.deepEqual(spelled, []);
 });
+
+// One schema per route (issue 15): a route's TypeBox schema validates, serializes, documents
+// and types its handler, so no route restates it as a hand-written type or reads its request
+// through a cast, and no interface elsewhere repeats a schema's fields.
+const routeFiles = files.filter((f) => /(^|\/|-)routes\.ts$/.test(f.path) || f.path === 'src/server/health.ts');
+
+test('route handlers read typed requests: no casts of request.body/query/params, no hand-written route generics', () => {
+  assert.ok(routeFiles.length >= 15, `found only ${routeFiles.length} routes files`);
+  const casts = routeFiles.filter((f) => /request\.(body|query|params|headers)\s+as\b/.test(f.text)).map((f) => f.path);
+  assert.deepEqual(casts, [], 'cast request parts in routes files');
+  const generics = routeFiles.filter((f) => /\b(app|api)\.(get|post|put|delete|patch|route)\s*<\s*\{/.test(f.text)).map((f) => f.path);
+  assert.deepEqual(generics, [], 'route generics that restate a schema by hand');
+});
+
+test('route schemas are TypeBox schemas, not plain JSON Schema objects', () => {
+  // Plain objects would validate and document but leave the handler untyped.
+  const plain = routeFiles.filter((f) => /\btype:\s*'(object|array|string|integer|number|boolean)'/.test(f.text)).map((f) => f.path);
+  assert.deepEqual(plain, []);
+});
+
+/** Top-level property names of each multi-line `Type.Object({ … })` in a schemas file. */
+function schemaKeySets(): Array<{ where: string; keys: string }> {
+  const found: Array<{ where: string; keys: string }> = [];
+  for (const f of files.filter((file) => file.path.endsWith('/schemas.ts'))) {
+    for (const match of f.text.matchAll(/(\w+) = Type\.Object\(\{\n([\s\S]*?)\n\}/g)) {
+      const keys = [...match[2]!.matchAll(/^ {2}(\w+|'[^']+'):/gm)].map((k) => k[1]!).sort();
+      if (keys.length >= 3) found.push({ where: `${f.path} ${match[1]}`, keys: keys.join(',') });
+    }
+  }
+  return found;
+}
+
+test('no hand-written interface restates a route schema (types come from Static<typeof schema>)', () => {
+  const schemas = schemaKeySets();
+  assert.ok(schemas.length >= 10, `read only ${schemas.length} schemas`);
+  const restated: string[] = [];
+  // Database rows (tables.ts) describe columns, not the API, and are left alone.
+  for (const f of files.filter((file) => !file.path.endsWith('/tables.ts'))) {
+    for (const match of f.text.matchAll(/interface (\w+)(?: extends [^{]+)? \{\n([\s\S]*?)\n\}/g)) {
+      const keys = [...match[2]!.matchAll(/^ {2}(?:readonly )?(\w+|'[^']+')\??:/gm)].map((k) => k[1]!).sort().join(',');
+      const twin = schemas.find((s) => s.keys === keys);
+      if (twin) restated.push(`${f.path} interface ${match[1]} restates ${twin.where}`);
+    }
+  }
+  assert.deepEqual(restated, []);
+});

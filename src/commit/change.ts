@@ -16,12 +16,12 @@ export interface AuditNote {
   outcome?: 'success' | 'error';
 }
 
-/** An event a change causes; the committer gives it its id and time when it stores it. */
-export interface NewEvent {
-  topic: string;
-  data?: unknown;
-  source?: string;
-}
+/**
+ * An event a change causes; the committer gives it its id and time when it stores it. It is
+ * what POST /api/events/publish takes, so its type is that route's body schema's.
+ */
+import type { NewEvent } from '../events/schemas.js';
+export type { NewEvent };
 
 /**
  * What a change hands the committer: its result, the audit entries and the events it causes.

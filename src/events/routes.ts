@@ -87,7 +87,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
       tags: ['events'],
       querystring: subscribeQuery,
       response: {
-        200: { description: 'text/event-stream of `id:`/`data:` frames', type: 'string' },
+        200: Type.String({ description: 'text/event-stream of `id:`/`data:` frames' }),
         ...errors,
         426: KoorErrorRef,
       },

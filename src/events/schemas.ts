@@ -17,6 +17,8 @@ export const publishBody = Type.Object({
   data: Type.Optional(Type.Unknown({ description: 'Any JSON value' })),
   source: Type.Optional(Type.String({ maxLength: 256, description: 'Defaults to the calling instance id' })),
 });
+/** An event to store: the publish route's body, and what every change hands the committer. */
+export type NewEvent = Static<typeof publishBody>;
 
 export const subscribeQuery = Type.Object({
   pattern: Type.Optional(Type.String({ default: '*' })),
