@@ -89,8 +89,11 @@ test("Go Koor's CLI forms run beside today's, and help shows only today's", asyn
   assert.deepEqual(byPositional.map((r: { metric_name: string }) => r.metric_name).sort(), byFlag.map((r: { metric_name: string }) => r.metric_name).sort());
 
   // templates create --id --name --kind --file (the file holds only the data)
-  writeFileSync(join(cli.cwd, 'rules.json'), JSON.stringify([{ rule_id: 'no-console-log', pattern: 'console\\.log' }]));
-  const template = await cli.json(['templates', 'create', '--id', 'strict-api-rules', '--name', 'Strict API Rules', '--kind', 'rules', '--file', 'rules.json', '--tags', 'api, strict']);
+  // (Creating templates and importing rules is the admin's: in local mode, a person's CLI with no agent identity.)
+  const person = new CliWorkspace(server.url);
+  t.after(() => person.remove());
+  writeFileSync(join(person.cwd, 'rules.json'), JSON.stringify([{ rule_id: 'no-console-log', pattern: 'console\\.log' }]));
+  const template = await person.json(['templates', 'create', '--id', 'strict-api-rules', '--name', 'Strict API Rules', '--kind', 'rules', '--file', 'rules.json', '--tags', 'api, strict']);
   assert.deepEqual([template.id, template.name, template.kind, template.tags], ['strict-api-rules', 'Strict API Rules', 'rules', ['api', 'strict']]);
   assert.deepEqual((await cli.json(['templates', 'get', 'strict-api-rules'])).data, [{ rule_id: 'no-console-log', pattern: 'console\\.log' }]);
 
@@ -108,7 +111,7 @@ test("Go Koor's CLI forms run beside today's, and help shows only today's", asyn
   assert.equal(summary.groups['claude-sonnet-4'].total_tokens_in, 1500);
 
   // rules export --output PATH
-  await cli.json(['rules', 'import', '--project', 'shop'], { input: JSON.stringify([{ rule_id: 'no-todo', pattern: 'TODO', source: 'local' }]) });
+  await person.json(['rules', 'import', '--project', 'shop'], { input: JSON.stringify([{ rule_id: 'no-todo', pattern: 'TODO', source: 'local' }]) });
   const exported = await cli.json(['rules', 'export', '--source', 'local', '--output', 'my-org-rules.json']);
   assert.deepEqual(exported, { output: 'my-org-rules.json', rules: 1 });
   const file = readFileSync(join(cli.cwd, 'my-org-rules.json'), 'utf8');
