@@ -52,6 +52,8 @@ export class WorkPool {
       runtime: 'child_process',
       // Structured clone over IPC (Buffers, Maps, big strings) rather than JSON text.
       serialization: 'advanced',
+      // Not the server's own debugger port: a second process listening on it fails to start.
+      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: IDLE_TIMEOUT_MS,

@@ -186,3 +186,25 @@ test('the weight of a pattern grows with its counted repetitions, so costly patt
   assert.equal(patternWeight(HOSTILE_PATTERN), HOSTILE_PATTERN.length * 1000);
   assert.equal(patternWeight('(?:a{10}){20,30}'), 16 * 10 * 30);
 });
+
+// Compiling a costly pattern takes about 1 ms (an ordinary one 10 µs): a PUT of a thousand of
+// them held the server for a second or more while it checked them. They are compiled in the
+// worker pool now.
+test('a big set of costly patterns is checked off the event loop: /health answers while it is stored, and a bad pattern is still named', { timeout: 120_000 }, async (t) => {
+  const { url, close } = await startListeningApp();
+  t.after(close);
+  const costly = Array.from({ length: 1000 }, (_, i) => ({ rule_id: `costly-${i}`, pattern: `${HOSTILE_PATTERN}${i}` }));
+  const put = (rules: { rule_id: string; pattern: string }[]) => fetch(`${url}/api/validate/p/rules`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rules) })
+    .then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+
+  const probes = await probeHealthDuring(url, put(costly));
+  t.diagnostic(`/health answered ${probes.answeredWhileRunning} probes while the patterns were checked, the slowest in ${probes.slowestMs} ms`);
+  assert.deepEqual(probes.result, { status: 200, body: { project: 'p', count: 1000 } });
+  assert.deepEqual(probes.failed, []);
+  assert.ok(probes.answeredWhileRunning > 0, '/health never answered while the rules were checked');
+
+  const bad = await put([...costly.slice(0, 999), { rule_id: 'broken', pattern: '(?:[a-z]{1000}' }]);
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.body.error), /^rule "broken": invalid pattern: /);
+  assert.equal((await (await fetch(`${url}/api/validate/p/rules`)).json() as { rules: unknown[] }).rules.length, 1000);
+});

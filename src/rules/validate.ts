@@ -3,6 +3,9 @@ import { matchesAnyGlob } from './glob.js';
 import { listRules } from './rules.js';
 import { scanContent, type ScanResult } from './scan.js';
 import type { Rule } from './rules.js';
+import { patternWeight } from './patterns.js';
+
+export { patternWeight };
 
 import type { ValidateInput } from './schemas.js';
 export type { ValidateInput };
@@ -44,14 +47,4 @@ function scanIsCheap(rules: Rule[], content: string): boolean {
   let weight = 0;
   for (const rule of rules) weight += patternWeight(rule.pattern);
   return weight * content.length <= INLINE_SCAN_LIMIT;
-}
-
-/** The pattern's length times every `{n}`/`{n,m}` count in it (nested counts multiply, so this is an upper bound). */
-export function patternWeight(pattern: string): number {
-  let weight = pattern.length;
-  for (const match of pattern.matchAll(/\{(\d+)(?:,(\d*))?\}/g)) {
-    weight *= Math.max(1, Number(match[2] || match[1]));
-    if (weight > INLINE_SCAN_LIMIT) return weight;
-  }
-  return weight;
 }

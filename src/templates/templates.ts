@@ -1,7 +1,7 @@
 import type { Actor, AppContext } from '../kernel/context.js';
 import { HttpError, badRequest, conflict, notFound } from '../kernel/errors.js';
 import { combineChanges, type Change } from '../commit/change.js';
-import { MAX_RULES_PER_WRITE, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
+import { MAX_RULES_PER_WRITE, checkPatternsOffLoop, upsertRulesIn, normalizeRule, type Rule, type RuleInput } from '../rules/rules.js';
 import { contractDocumentProblem } from '../contracts/document.js';
 import type { WorkPool } from '../kernel/work-pool.js';
 import { putSpecIn } from '../specs/specs.js';
@@ -67,6 +67,8 @@ async function partsOf(work: WorkPool, id: string, kind: string, data: unknown):
   if (rules.length > MAX_RULES_PER_WRITE) throw badRequest(`${rulesField} holds ${rules.length} rules; a template may hold ${MAX_RULES_PER_WRITE}`);
   if (!isObject(contracts)) throw badRequest(`data${kind === 'bundle' ? '.contracts' : ''} must be an object mapping spec names to contracts`);
   if (rules.length === 0 && Object.keys(contracts).length === 0) throw badRequest('data holds no rules and no contracts');
+  // A big rule set's patterns are compiled in the worker pool first (see checkPatternsOffLoop).
+  await checkPatternsOffLoop(work, rules);
   rules.forEach((rule, i) => {
     if (!isObject(rule)) throw badRequest(`data rules[${i}] must be an object`);
     // Checked against a stand-in project: the real one is known only when applied.
