@@ -25,10 +25,8 @@ type Row = Record<string, unknown>;
 export const BACKUP_ACTIONS = { import: 'backup.import' } as const;
 type AnyDb = Kysely<Record<string, Row>>;
 
-export interface ImportResult {
-  imported: Record<string, number>;
-  total: number;
-}
+import type { ImportResult } from './schemas.js';
+export type { ImportResult };
 
 /**
  * Tables a server writes about itself from its first request on (a refused import attempt is

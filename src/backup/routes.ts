@@ -2,9 +2,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { exportLines } from './export.js';
 import { BACKUP_ACTIONS, importStream } from './import.js';
-import { KoorErrorRef, StringEnum, StringMap, Type, typedRoutes } from '../kernel/schema.js';
-
-const yesNo = ['1', '0', 'true', 'false'] as const;
+import { KoorErrorRef, typedRoutes } from '../kernel/schema.js';
+import { exportQuery, importQuery, importResultSchema } from './schemas.js';
 
 /**
  * Export and import of the whole database as JSON lines: backups, and the way to move a server
@@ -26,9 +25,7 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
       description: 'Token hashes and webhook secrets are left out unless the admin asks with ?include_secrets=1.',
       tags: ['backup'],
       produces: ['application/x-ndjson'],
-      querystring: Type.Object({
-        include_secrets: Type.Optional(StringEnum(yesNo, { description: "With 1/true (admin only): include the instances' token hashes and the webhooks' secrets" })),
-      }),
+      querystring: exportQuery,
     },
   }, async (request, reply) => {
     const includeSecrets = request.query.include_secrets === '1' || request.query.include_secrets === 'true';
@@ -47,11 +44,9 @@ export default async function backupRoutes(app: FastifyInstance): Promise<void> 
       tags: ['backup'],
       // Not text/plain: a web page may POST that cross-site without asking (README "Browser safety").
       consumes: ['application/x-ndjson', 'application/jsonl', 'application/json'],
-      querystring: Type.Object({
-        merge: Type.Optional(StringEnum(yesNo, { description: 'With 1/true: skip rows whose primary key exists instead of refusing a non-empty server' })),
-      }),
+      querystring: importQuery,
       response: {
-        200: Type.Object({ imported: StringMap(Type.Integer()), total: Type.Integer() }),
+        200: importResultSchema,
         400: KoorErrorRef,
         409: KoorErrorRef,
         413: KoorErrorRef,

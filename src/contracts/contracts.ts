@@ -32,12 +32,8 @@ export async function listProjectContracts(ctx: AppContext, project: string): Pr
   return out;
 }
 
-export interface PayloadCheck {
-  valid: boolean;
-  violations: ContractViolation[];
-  /** Present (true) when there were more than MAX_CONTRACT_VIOLATIONS and only the first are listed. */
-  truncated?: true;
-}
+import type { PayloadCheck } from './schemas.js';
+export type { PayloadCheck };
 
 /** Checks a payload against one direction (`request` by default) of an endpoint of a stored contract. */
 export async function validateContractPayload(ctx: AppContext, project: string, name: string, input: { endpoint: string; direction?: string; payload: unknown }): Promise<PayloadCheck> {

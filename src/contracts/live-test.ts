@@ -13,16 +13,8 @@ export const LIVE_CALL_TIMEOUT_MS = MAX_CALL_MS;
 /** Most of a live answer that is read (the outbound policy's cap); the rest is cut. */
 export const MAX_LIVE_RESPONSE_BYTES = MAX_ANSWER_BYTES;
 
-export interface LiveTestResult {
-  valid: boolean;
-  endpoint: string;
-  /** The service's status code, 0 when no response came. */
-  status_code: number;
-  request_violations: ContractViolation[];
-  response_violations: ContractViolation[];
-  /** Why the call failed ('' when it got an answer). */
-  error: string;
-}
+import type { LiveTestResult } from './schemas.js';
+export type { LiveTestResult };
 
 const PATH_PARAM = /\{([^}/]+)\}|:([A-Za-z_][A-Za-z0-9_]*)/g;
 

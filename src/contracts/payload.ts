@@ -37,10 +37,9 @@ export interface Contract {
   endpoints: Record<string, EndpointSpec>;
 }
 
-export interface ContractViolation {
-  path: string;
-  message: string;
-}
+// The static type of the routes' violation schema (schemas.ts).
+import type { ContractViolation } from './schemas.js';
+export type { ContractViolation };
 
 /** A field given as a bare type name (`"name": "string"`) means `{type: "string"}`. */
 export function fieldSpecOf(spec: FieldSpec | string): FieldSpec {

@@ -1,6 +1,6 @@
 // Schemas of the contracts routes: they validate requests, shape answers, write the OpenAPI
 // document and give the handlers and the MCP validate_contract tool their types.
-import { StringEnum, Type, type TSchema } from '../kernel/schema.js';
+import { StringEnum, Type, type Static, type TSchema } from '../kernel/schema.js';
 import { DIRECTIONS } from './payload.js';
 import { MAX_CONTRACT_VIOLATIONS } from './validate.js';
 
@@ -22,13 +22,19 @@ export const liveTestBody = Type.Object({
   test_data: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true } as TSchema)),
 });
 
-const violationList = Type.Array(Type.Partial(Type.Object({ path: Type.String(), message: Type.String() })));
+/** One way a payload breaks a contract: where (a JSON path, '' for the payload itself) and what. */
+export const violationSchema = Type.Object({ path: Type.String(), message: Type.String() });
+export type ContractViolation = Static<typeof violationSchema>;
+
+const violationList = Type.Array(violationSchema);
 
 export const payloadCheckSchema = Type.Partial(Type.Object({
   valid: Type.Boolean(),
   violations: violationList,
   truncated: Type.Boolean({ description: `Present (true) when only the first ${MAX_CONTRACT_VIOLATIONS} violations are listed` }),
 }));
+/** Every field is always there except `truncated`, present (true) only when the list was cut. */
+export type PayloadCheck = Required<Omit<Static<typeof payloadCheckSchema>, 'truncated'>> & { truncated?: true };
 
 export const liveTestSchema = Type.Partial(Type.Object({
   valid: Type.Boolean(),
@@ -38,3 +44,5 @@ export const liveTestSchema = Type.Partial(Type.Object({
   response_violations: violationList,
   error: Type.String(),
 }));
+/** A live test's outcome: every field is always there (status_code 0 and an error when no answer came). */
+export type LiveTestResult = Required<Static<typeof liveTestSchema>>;

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, typedRoutes, type Static } from '../kernel/schema.js';
 import { ruleCountsByProject } from '../rules/rules.js';
+import { ruleCountsSchema } from '../rules/schemas.js';
 import { specCountsByProject } from '../specs/specs.js';
 
-const count = Type.Integer();
 export const projectSummarySchema = Type.Object({
   name: Type.String(),
-  specs: count,
-  rules: Type.Object({ accepted: count, proposed: count, rejected: count }),
+  specs: Type.Integer(),
+  rules: ruleCountsSchema,
 });
 export type ProjectSummary = Static<typeof projectSummarySchema>;
 

@@ -232,11 +232,8 @@ export async function exportRules(ctx: AppContext, sources: string[]): Promise<R
   return rows.map(ruleFromRow);
 }
 
-export interface RuleCounts {
-  accepted: number;
-  proposed: number;
-  rejected: number;
-}
+import type { RuleCounts } from './schemas.js';
+export type { RuleCounts };
 
 /** How many rules each project has, by status (for the list of projects). */
 export async function ruleCountsByProject(ctx: AppContext): Promise<Map<string, RuleCounts>> {

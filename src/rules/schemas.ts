@@ -72,6 +72,10 @@ export const validateBody = Type.Object({
 });
 export type ValidateInput = Static<typeof validateBody>;
 
+/** How many rules a project has in each status. */
+export const ruleCountsSchema = Type.Object({ accepted: Type.Integer(), proposed: Type.Integer(), rejected: Type.Integer() });
+export type RuleCounts = Static<typeof ruleCountsSchema>;
+
 export const violationSchema = Type.Object({
   rule_id: Type.String(),
   severity: Type.String(),

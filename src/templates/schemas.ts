@@ -35,9 +35,12 @@ export const listQuery = Type.Object({ kind: Type.Optional(StringEnum(TEMPLATE_K
 export const applyBody = Type.Object({ project: Type.String({ minLength: 1, maxLength: 256 }) });
 
 export const appliedSchema = Type.Partial(Type.Object({
+  /** The template applied. */
   applied: Type.String(),
   project: Type.String(),
   kind: Type.String(),
   rules: Type.Integer(),
   contracts: Type.Integer(),
 }));
+/** What an apply answers; every field is always there. */
+export type ApplyResult = Required<Static<typeof appliedSchema>>;

@@ -165,14 +165,8 @@ export async function deleteTemplate(ctx: AppContext, id: string, actor: Actor):
   });
 }
 
-export interface ApplyResult {
-  /** The template applied. */
-  applied: string;
-  project: string;
-  kind: string;
-  rules: number;
-  contracts: number;
-}
+import type { ApplyResult } from './schemas.js';
+export type { ApplyResult };
 
 /**
  * Applies a template to a project: its rules are imported as accepted rules of the project,
