@@ -11,6 +11,7 @@
  * precise one when a client could act on the difference. Reasons are part of the API: once
  * shipped, a reason keeps its meaning.
  */
+import { Type } from './schema.js';
 
 /** The reason a status gets when the thrower names none. */
 const DEFAULT_REASONS: Readonly<Record<number, string>> = {
@@ -96,6 +97,9 @@ export function errorBody(status: number, message: string, details: ErrorDetails
 export function errorJson(status: number, message: string, details?: ErrorDetails): string {
   return JSON.stringify(errorBody(status, message, details));
 }
+
+/** The two fields every error body starts with, as schema properties, for answers that add to them (a lease conflict's list). */
+export const errorBodyFields = { error: Type.String(), code: Type.Integer() };
 
 /** The JSON Schema of an error body; route schemas reference it as `{ $ref: 'KoorError#' }`. */
 export const errorSchema = {

@@ -4,6 +4,7 @@
 import { Nullable, StringEnum, Type, type Static } from '../kernel/schema.js';
 import { LEASE_MODES, MAX_PROJECT_LENGTH, MAX_REASON_LENGTH } from './leases.js';
 import { MAX_RESOURCE_LENGTH, MAX_RESOURCES } from './resources.js';
+import { errorBodyFields } from '../kernel/errors.js';
 
 const resourceList = (description: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: MAX_RESOURCE_LENGTH }), { minItems: 1, maxItems: MAX_RESOURCES, description });
@@ -37,7 +38,7 @@ export const conflictSchema = Type.Object({
 export type LeaseConflict = Static<typeof conflictSchema>;
 
 export const conflictResponse = Type.Object(
-  { error: Type.String(), code: Type.Integer(), conflicts: Type.Array(conflictSchema) },
+  { ...errorBodyFields, conflicts: Type.Array(conflictSchema) },
   { description: '{error, code, conflicts:[…]}: the leases that stand in the way', additionalProperties: true },
 );
 
