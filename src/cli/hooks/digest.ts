@@ -1,5 +1,6 @@
 import { TopicPattern } from '../../events/topics.js';
 import type { KoorClient } from '../client.js';
+import type { KoorEvent } from '../../events/schemas.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import type { CliSettings } from '../settings.js';
 import type { HookState } from './hook-state.js';
@@ -13,12 +14,8 @@ import type { HookState } from './hook-state.js';
  * the agent's own. A server without messages or leases (404) simply has none to tell.
  */
 
-interface StoredEvent {
-  id: number;
-  topic: string;
-  data: unknown;
-  source: string;
-}
+/** The part of a stored event (the server's event schema) a digest reads. */
+type StoredEvent = Pick<KoorEvent, 'id' | 'topic' | 'data' | 'source'>;
 
 /** Events read per request, and at most this many lines in one digest. */
 const PAGE = 200;
