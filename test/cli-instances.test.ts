@@ -82,3 +82,28 @@ test('intent over REST and koor-cli: an agent says what it works on, as MCP set_
   assert.equal(others.code, 5);
   assert.match(others.stderr, /an agent acts only on its own instance/);
 });
+
+test('in local mode, --as-admin lets the person run admin commands from an agent workspace', async (t) => {
+  const server = await startListeningApp({});
+  t.after(server.close);
+  const workspace = new CliWorkspace(server.url);
+  t.after(() => workspace.remove());
+  const registered = await workspace.json(['register', 'backend']);
+
+  // The workspace's identity makes every call the agent's, and an agent may not add webhooks.
+  const asAgent = await workspace.run(['webhooks', 'add', 'hook1', 'http://127.0.0.1:1/hook', '--patterns', 'api.*']);
+  assert.equal(asAgent.code, 5);
+  assert.match(asAgent.stderr, /agent token may not create webhooks/);
+
+  // --as-admin leaves the identity out: the person at the keyboard is the admin in local mode.
+  const added = await workspace.json(['--as-admin', 'webhooks', 'add', 'hook1', 'http://127.0.0.1:1/hook', '--patterns', 'api.*']);
+  assert.equal(added.url, 'http://127.0.0.1:1/hook');
+  const audit = await workspace.json(['--as-admin', 'audit', '--action', 'webhook.create']);
+  // The refusal is on record as the agent's, the webhook as the person's.
+  const byOutcome = (outcome: string) => audit.filter((entry: { outcome: string }) => entry.outcome === outcome);
+  assert.deepEqual(byOutcome('error').map((entry: { actor: string }) => entry.actor), [registered.id]);
+  assert.equal(byOutcome('success').length, 1);
+  assert.notEqual(byOutcome('success')[0].actor, registered.id);
+  // Without the flag the workspace still acts as its agent.
+  assert.equal((await workspace.json(['events', 'publish', 'agent.note'])).source, registered.id);
+});

@@ -26,8 +26,9 @@ export function action(body: (cli: Cli, args: string[], options: Options) => Pro
     const command = params[params.length - 1] as Command;
     const options = params[params.length - 2] as Options;
     const args = params.slice(0, -2) as string[];
-    const connection = resolveConnection();
-    const pretty = Boolean(command.optsWithGlobals().pretty);
+    const globals = command.optsWithGlobals();
+    const connection = resolveConnection(process.env, { asAdmin: Boolean(globals.asAdmin) });
+    const pretty = Boolean(globals.pretty);
     const cli: Cli = { client: new KoorClient(connection, clientOptions), connection, pretty, print: (value) => printJson(value, pretty) };
     await body(cli, args, options);
   };

@@ -39,6 +39,7 @@ export function buildProgram(argv?: string[]): Command {
   const program = new Command('koor-cli')
     .description('Koor data-plane client: state, specs, events, instances, rules and more over REST')
     .option('--pretty', 'indent JSON output')
+    .option('--as-admin', "act as the person, not this workspace's agent (.koor/token.env is not sent): for admin commands")
     .addHelpText(
       'after',
       '\nSettings: settings.json {server} and .koor/token.env (the agent\'s identity) in this folder or $KOOR_WORKSPACE,\n' +

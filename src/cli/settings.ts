@@ -71,14 +71,17 @@ const nonEmpty = (value: unknown): string | undefined => (typeof value === 'stri
  * `KOOR_INSTANCE_ID`, then the workspace's identity file (`.koor/token.env`), then
  * `settings.json`, then the default server.
  */
-export function resolveConnection(env: NodeJS.ProcessEnv = process.env): Connection {
+export function resolveConnection(env: NodeJS.ProcessEnv = process.env, { asAdmin = false } = {}): Connection {
   const settings = readSettings(settingsPath(env));
-  const identity = readIdentity(workspaceDir(env));
+  // --as-admin: the person at the keyboard, not the workspace's agent. In local mode a caller
+  // without an instance token is the admin; with auth on, KOOR_TOKEN or settings.json must hold
+  // the server token.
+  const identity: ReturnType<typeof readIdentity> = asAdmin ? {} : readIdentity(workspaceDir(env));
   const server = (nonEmpty(env.KOOR_SERVER) ?? nonEmpty(settings.server) ?? DEFAULT_SERVER).replace(/\/+$/, '');
   return {
     server,
     token: nonEmpty(env.KOOR_TOKEN) ?? identity.token ?? nonEmpty(settings.token),
     instanceId: nonEmpty(env.KOOR_INSTANCE_ID) ?? identity.instanceId ?? nonEmpty(settings.instance_id),
-    instanceToken: nonEmpty(settings.instance_token),
+    instanceToken: asAdmin ? undefined : nonEmpty(settings.instance_token),
   };
 }
