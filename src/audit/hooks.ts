@@ -15,7 +15,7 @@ export interface RouteAuditInfo {
   url: string;
   /** Undefined for routes that change nothing. */
   auditAction?: string;
-  /** Who may call it (src/server/permissions.ts). */
+  /** Who may call it (src/kernel/permissions.ts). */
   permission?: string;
 }
 

@@ -36,7 +36,7 @@ export interface AppContext {
 /**
  * What a caller may do (SPEC §15): `admin` everything, `agent` its work and its own instance,
  * `reader` only reads. Which routes each role may call is declared on the routes themselves
- * (see src/server/permissions.ts).
+ * (see src/kernel/permissions.ts).
  */
 export type Role = 'admin' | 'agent' | 'reader';
 

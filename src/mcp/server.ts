@@ -4,7 +4,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } fr
 import { ANONYMOUS, type Actor, type AppContext } from '../kernel/context.js';
 import { HttpError } from '../kernel/errors.js';
 import { TOOLS, type Tool } from './tools.js';
-import { refusal } from '../server/permissions.js';
+import { refusal } from '../kernel/permissions.js';
 
 /**
  * How the HTTP layer hands the caller (decided by the auth hook) to tool handlers: the SDK

@@ -9,7 +9,7 @@ import { badRequest } from '../kernel/errors.js';
 import { Type, type Static, type TObject } from '../kernel/schema.js';
 import { RULE_ACTIONS } from '../rules/rules.js';
 import { argumentChecker, type ArgumentChecker } from './arguments.js';
-import type { Need } from '../server/permissions.js';
+import type { Need } from '../kernel/permissions.js';
 
 /** What a tool handler gets besides its arguments: the app and who is calling. */
 export interface ToolCall {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ADMIN, ANONYMOUS, READER, instanceActor, type Actor, type AppContext } from '../kernel/context.js';
 import { forbidden, unauthorized } from '../kernel/errors.js';
 import { resolveInstanceToken } from '../instances/identity.js';
-import { PERMISSIONS, refusal } from './permissions.js';
+import { PERMISSIONS, refusal } from '../kernel/permissions.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -95,7 +95,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('onRoute', (route: RouteOptions) => {
     const permission = route.config?.permission;
     if (permission === undefined || !PERMISSIONS.includes(permission)) {
-      throw new Error(`route ${[route.method].flat().join(',')} ${route.url} declares no permission: set config.permission to one of ${PERMISSIONS.join(', ')} (src/server/permissions.ts)`);
+      throw new Error(`route ${[route.method].flat().join(',')} ${route.url} declares no permission: set config.permission to one of ${PERMISSIONS.join(', ')} (src/kernel/permissions.ts)`);
     }
   });
 

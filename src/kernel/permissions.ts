@@ -1,5 +1,5 @@
-import type { Actor, Role } from '../kernel/context.js';
-import { forbidden, type HttpError } from '../kernel/errors.js';
+import type { Actor, Role } from './context.js';
+import { forbidden, type HttpError } from './errors.js';
 
 /**
  * What a route (or MCP tool) needs from its caller, one value per row of SPEC §15's table:
