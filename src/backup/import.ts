@@ -12,6 +12,7 @@ import { combineChanges, type Change, type WriteTx } from '../commit/change.js';
 import { putStateIn } from '../state/state.js';
 import { SOURCES, normalizeRule, upsertRulesIn, type RuleInput } from '../rules/rules.js';
 import { HttpError, badRequest, conflict } from '../kernel/errors.js';
+import { inWholeUnits } from '../kernel/byte-size.js';
 import { importedRowProblem } from './row-checks.js';
 import { Transform } from 'node:stream';
 import { userTables, type TableInfo } from './catalog.js';
@@ -82,8 +83,8 @@ export async function importStream(ctx: AppContext, body: Readable, options: { m
 
 /** The 413 of an import past `--import-limit`. */
 function overImportLimit(limit: number): HttpError {
-  const unit = ([['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const).find(([, bytes]) => limit % bytes === 0);
-  const size = unit ? `${limit / unit[1]} ${unit[0]}` : `${limit} bytes`;
+  const whole = inWholeUnits(limit);
+  const size = whole ? `${whole.amount} ${whole.unit}` : `${limit} bytes`;
   return new HttpError(413, `the import is larger than the ${size} import limit (--import-limit)`, { reason: 'import_too_large', limit_bytes: limit });
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../kernel/duration.js';
+import { inWholeUnits, parseByteSize } from '../kernel/byte-size.js';
 import { parseOutboundEntry, type OutboundAction } from '../outbound/policy.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -273,20 +274,9 @@ function convert(spec: SettingSpec, raw: unknown, origin: string): Config[keyof 
   }
 }
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
-
-/** `256MB`, `500kb`, `2GB`, `1048576` as bytes (units of 1024); null when it is not a positive size. */
-export function parseByteSize(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$/i.exec(text);
-  if (!match) return null;
-  const unit = match[2]!.toLowerCase().replace(/^([kmg])$/, '$1b');
-  const bytes = Math.floor(Number(match[1]) * BYTE_UNITS[unit]!);
-  return bytes >= 1 && Number.isSafeInteger(bytes) ? bytes : null;
-}
-
 function describeBytes(bytes: number): string {
-  for (const [unit, size] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) if (bytes % size === 0) return `${bytes / size}${unit}`;
-  return String(bytes);
+  const whole = inWholeUnits(bytes);
+  return whole ? `${whole.amount}${whole.unit}` : String(bytes);
 }
 
 /** Tokens from a list, or from text with commas between them; an empty one is a mistake, not a token. */
