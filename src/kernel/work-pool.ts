@@ -3,6 +3,14 @@ import { Tinypool } from 'tinypool';
 import { HttpError } from './errors.js';
 
 /**
+ * Time added to the budget of a task that may have to wait for a worker process to start
+ * (about 0.1 s on an idle machine, several times that on a busy one): the budget is for the
+ * work, and a request must not fail because the pool was cold.
+ */
+const COLD_START_ALLOWANCE_MS = 2_000;
+const IDLE_TIMEOUT_MS = 30_000;
+
+/**
  * Where CPU-heavy work on user input runs: JSON Schema checks of payloads, rule scans, contract
  * checks of live answers, the checks of big templates and contract schemas. Such work could hold
  * the event loop for seconds or minutes (`uniqueItems` over 20 000 objects: 9 s; one RE2 pattern
@@ -17,34 +25,33 @@ import { HttpError } from './errors.js';
  * the process from exiting. A process is killed at once, wherever it is.
  *
  * Tasks are plain functions exported by a domain's task module (`rules/scan-task.ts`), named by
- * module URL and export name, so the kernel knows no domain. Inputs and results cross the thread
+ * module URL and export name, so the kernel knows no domain. Inputs and results cross the process
  * boundary by the IPC channel's structured clone: plain data only, and a task reports a problem in its result
  * rather than by throwing a typed error (which would arrive as a bare Error).
  *
  * The pool starts no process before the first heavy request, and idle ones end after a while;
  * `close()` ends them all (the app calls it on close).
  */
-/**
- * Time added to the budget of a task that may have to wait for a worker process to start
- * (about 0.1 s on an idle machine, several times that on a busy one): the budget is for the
- * work, and a request must not fail because the pool was cold.
- */
-const COLD_START_ALLOWANCE_MS = 2_000;
-const IDLE_TIMEOUT_MS = 30_000;
-
 export class WorkPool {
   private pool: Tinypool | undefined;
   /** When a task last finished in a worker that is still there (0: none may be). */
   private warmSince = 0;
+  /**
+   * A queue longer than this means the server is flooded with heavy requests: refuse more at
+   * once rather than let each wait out its budget in line.
+   */
+  private readonly maxQueue: number;
 
   constructor(
     /** The longest one task may run, in milliseconds, queueing included. */
     readonly budgetMs: number,
     private readonly threads = Math.max(2, availableParallelism()),
-  ) {}
+  ) {
+    this.maxQueue = threads * 16;
+  }
 
   /**
-   * Runs `name` exported by `module` on `input` in a worker thread. `what` names the work for the
+   * Runs `name` exported by `module` on `input` in a worker process. `what` names the work for the
    * over-budget answer: `contract check exceeded the 5s work budget (--work-budget)`.
    */
   async run<Result>(module: URL, name: string, input: unknown, what: string): Promise<Result> {
@@ -57,9 +64,7 @@ export class WorkPool {
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: IDLE_TIMEOUT_MS,
-      // A queue longer than this means the server is flooded with heavy requests: refuse more
-      // at once rather than let each wait out its budget in line.
-      maxQueue: this.threads * 16,
+      maxQueue: this.maxQueue,
     });
     const budget = new AbortController();
     const warm = Date.now() - this.warmSince < IDLE_TIMEOUT_MS / 2;
@@ -75,7 +80,7 @@ export class WorkPool {
         throw overBudget(what, this.budgetMs);
       }
       if (err instanceof Error && /queue is at limit|maximum queue/i.test(err.message)) {
-        throw new HttpError(503, `too much CPU-heavy work is waiting (${this.threads * 16} requests): try again shortly`, { reason: 'work_queue_full' });
+        throw new HttpError(503, `too much CPU-heavy work is waiting (${this.maxQueue} requests): try again shortly`, { reason: 'work_queue_full' });
       }
       throw err;
     } finally {
