@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startListeningApp, testEngines } from '../../test/support/app.js';
+import { callJson } from '../../test/support/http.js';
 import { firstUnstorableValue } from './storable-values.js';
 
 const rule = {
@@ -32,14 +33,8 @@ for (const engine of testEngines()) {
   test(`values the database cannot take ("1e309", NUL characters) are a 400 naming the field, on ${engine}`, async (t) => {
     const { url, close } = await startListeningApp({}, engine);
     t.after(close);
-    const send = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${url}${path}`, {
-        method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      });
-      return { status: response.status, body: (await response.json()) as unknown };
-    };
-    const refused = (where: string, problem: string) => ({ status: 400, body: { error: `invalid request: ${where} ${problem}`, code: 400, reason: 'invalid_request' } });
+    const send = (method: string, path: string, body?: unknown) => callJson(url, method, path, body);
+    const refused = (where: string, problem: string) => ({ status: 400, json: { error: `invalid request: ${where} ${problem}`, code: 400, reason: 'invalid_request' } });
     const NOT_FINITE = 'must be a finite number';
     const HAS_NUL = 'must not contain the NUL character (\\u0000)';
 
@@ -60,7 +55,7 @@ for (const engine of testEngines()) {
     // An event's free-form data is stored as JSON text, NUL and all.
     const note = await send('POST', '/api/events/publish', { topic: 'agent.note', data: { text: 'a\0b' } });
     assert.equal(note.status, 200);
-    assert.deepEqual((note.body as { data: unknown }).data, { text: 'a\0b' });
+    assert.deepEqual((note.json as { data: unknown }).data, { text: 'a\0b' });
 
     // A body sending a number as text is not turned into one any more: it is the wrong type.
     // (Coerced, "1e309" was stored as Infinity, after which every listing of LLM usage failed.)
@@ -73,6 +68,6 @@ for (const engine of testEngines()) {
     assert.equal((await usage({ tokens_in: 12 })).status, 200);
     const listed = await send('GET', '/api/llm/usage');
     assert.equal(listed.status, 200);
-    assert.deepEqual((listed.body as Array<{ tokens_in: number }>).map((record) => record.tokens_in), [12]);
+    assert.deepEqual((listed.json as Array<{ tokens_in: number }>).map((record) => record.tokens_in), [12]);
   });
 }
