@@ -45,6 +45,11 @@ function ipv6Value(text: string): bigint {
 const MAPPED_PREFIX = 0xffffn << 32n;
 const NAT64_PREFIX = 0x64ff9bn << 64n;
 
+/** A host as a URL or Host header spells it (`[::1]`) without the brackets around an IPv6 address. */
+export function withoutBrackets(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
+}
+
 /**
  * Parses an IP address (no brackets, no zone). IPv4-mapped IPv6 (`::ffff:169.254.169.254`,
  * `::ffff:a9fe:a9fe`), and NAT64's `64:ff9b::169.254.169.254`, is the IPv4 address it carries: connecting to it reaches that address,
@@ -52,7 +57,7 @@ const NAT64_PREFIX = 0x64ff9bn << 64n;
  * that is not an address.
  */
 export function parseIp(input: string): IpAddress | undefined {
-  const text = input.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const text = withoutBrackets(input).replace(/%.*$/, '');
   if (isIPv4(text)) {
     const value = ipv4Value(text);
     return { family: 4, value, text: ipv4Text(value) };
@@ -69,14 +74,14 @@ export function parseIp(input: string): IpAddress | undefined {
 
 /** True when `input` is an IP address (of either family, brackets allowed). */
 export function isIpAddress(input: string): boolean {
-  return isIP(input.replace(/^\[(.*)\]$/, '$1')) !== 0;
+  return isIP(withoutBrackets(input)) !== 0;
 }
 
 /** Parses `10.0.0.0/8`, `fe80::/10` or a single address; undefined when it is neither. */
 export function parseRange(input: string): IpRange | undefined {
   const [addressPart, prefixPart, ...rest] = input.trim().split('/');
   if (rest.length > 0 || !addressPart) return undefined;
-  const plain = addressPart.replace(/^\[(.*)\]$/, '$1');
+  const plain = withoutBrackets(addressPart);
   const family = isIPv4(plain) ? 4 : isIPv6(plain) ? 6 : undefined;
   if (!family) return undefined;
   const bits = BITS[family];
