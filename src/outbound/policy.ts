@@ -1,6 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import { inRange, isIpAddress, parseIp, parseRange, type IpAddress, type IpRange } from './addresses.js';
+import { inRange, isIpAddress, parseIp, parseRange, withoutBrackets, type IpAddress, type IpRange } from './addresses.js';
 
 /**
  * Where the server may connect on its own initiative (webhooks, contract live tests,
@@ -190,9 +190,22 @@ export class OutboundPolicy {
   checkHostName(hostname: string, port: number): void {
     const denied = this.hostRule(hostname, 'deny');
     if (denied) throw new OutboundDenied(denied.label);
-    const name = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+    const name = withoutBrackets(hostname.toLowerCase());
     const own = this.servers().find((s) => s.port === port && s.host.toLowerCase() === name);
     if (own) throw new OutboundDenied(`${hostname}:${port} is this server's own ${own.name}; a call to itself could loop`);
+  }
+
+  /**
+   * Checks what a URL says by itself, before any lookup: its host name, and the address it
+   * spells when it spells one (that address is connected to without a lookup). Answers the
+   * name (without IPv6 brackets) and the port, for the checks that follow.
+   */
+  checkUrlAsWritten(url: URL): { hostname: string; port: number } {
+    const hostname = withoutBrackets(url.hostname);
+    const port = portOf(url);
+    this.checkHostName(hostname, port);
+    if (isIpAddress(hostname)) this.checkAddress(hostname, hostname, port);
+    return { hostname, port };
   }
 
   /**
@@ -201,13 +214,8 @@ export class OutboundPolicy {
    * address, on every connection (outboundRequest), which is the check that counts.
    */
   async checkUrl(url: URL): Promise<void> {
-    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const port = portOf(url);
-    this.checkHostName(hostname, port);
-    if (isIpAddress(hostname)) {
-      this.checkAddress(hostname, hostname, port);
-      return;
-    }
+    const { hostname, port } = this.checkUrlAsWritten(url);
+    if (isIpAddress(hostname)) return;
     let addresses: { address: string }[];
     try {
       addresses = await Promise.race([this.resolve(hostname), deadline(RESOLVE_NOW_MS)]);

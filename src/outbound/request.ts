@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { isIpAddress } from './addresses.js';
-import { OutboundDenied, portOf, type OutboundPolicy } from './policy.js';
+import { OutboundDenied, type OutboundPolicy } from './policy.js';
 
 /** Most of an answer that is read (SPEC §15): a service cannot fill the server's memory. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -83,16 +82,14 @@ function checkedLookup(policy: OutboundPolicy, hostname: string, port: number, r
 export function outboundRequest(policy: OutboundPolicy, url: URL, call: OutboundCall): Promise<OutboundAnswer> {
   const timeoutMs = Math.min(call.timeoutMs ?? MAX_CALL_MS, MAX_CALL_MS);
   const readBytes = Math.min(call.readBytes ?? 0, MAX_ANSWER_BYTES);
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = portOf(url);
+  let target: { hostname: string; port: number };
   try {
-    policy.checkHostName(hostname, port);
-    // An address in the URL is connected to without any lookup: check it here.
-    if (isIpAddress(hostname)) policy.checkAddress(hostname, hostname, port);
+    target = policy.checkUrlAsWritten(url);
   } catch (err) {
     if (err instanceof OutboundDenied) return Promise.reject(new OutboundFailure('denied', err.reason, err));
     throw err;
   }
+  const { hostname, port } = target;
 
   return new Promise<OutboundAnswer>((resolve, reject) => {
     const refusals: OutboundDenied[] = [];
